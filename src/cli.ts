@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * The `echonet` command. Each subcommand validates its arguments, does one thing, and exits
+ * non-zero with one clear line on failure.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { serve } from './cli/serve.js';
+import { migrateNow, migrateStatus } from './cli/migrate.js';
+import { inspect, showApiKey } from './cli/inspect.js';
+import { backup, restore } from './cli/backup.js';
+import { route } from './cli/route.js';
+import { processOutput as io } from './cli/output.js';
+import { loadConfig, type Config } from './config.js';
+import { EchonetError } from './errors.js';
+import { VERSION } from './version.js';
+
+interface DbOption {
+  dbPath?: string;
+}
+
+/** The validated config, with --db-path (when given) in place of ECHONET_DB_PATH. */
+function configFor(options: DbOption): Config {
+  const config = loadConfig(process.env);
+  return options.dbPath === undefined
+    ? config
+    : Object.freeze({ ...config, dbPath: options.dbPath });
+}
+
+function nonEmpty(name: string) {
+  return (value: string) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty`);
+    return value;
+  };
+}
+
+const dbPathOption = [
+  '--db-path <file>',
+  'SQLite registry file (default: ECHONET_DB_PATH or echonet_registry.db)',
+  nonEmpty('--db-path'),
+] as const;
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new EchonetError(
+      `${question} Refusing to ask without a terminal: pass --yes to confirm, or --merge`,
+    );
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('echonet')
+    .description('Route speech-to-text transcripts to AI assistants by wake phrase')
+    .version(VERSION)
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run the HTTP service (settings from ECHONET_* variables and .env)')
+    .option(...dbPathOption)
+    .action(async (opts: DbOption) => serve(configFor(opts)));
+
+  program
+    .command('migrate')
+    .description('show or apply database schema migrations')
+    .option('--status', 'show the schema version, its history and row counts (default)')
+    .option('--migrate', 'apply pending migrations now')
+    .option(...dbPathOption)
+    .action((opts: DbOption & { status?: boolean; migrate?: boolean }) => {
+      if (opts.status && opts.migrate)
+        throw new EchonetError('choose one of --status and --migrate');
+      const { dbPath } = configFor(opts);
+      if (opts.migrate) migrateNow(dbPath, io);
+      else migrateStatus(dbPath, io);
+    });
+
+  program
+    .command('inspect')
+    .description('list targets, listen URLs and phrases, with the file size')
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action((opts: DbOption & { json?: boolean }) => inspect(configFor(opts).dbPath, io, opts));
+
+  program
+    .command('backup')
+    .description('export the registry as JSON')
+    .option('-o, --output <file>', 'write to this file instead of stdout', nonEmpty('--output'))
+    .option(...dbPathOption)
+    .action((opts: DbOption & { output?: string }) =>
+      backup(configFor(opts).dbPath, io, opts.output),
+    );
+
+  program
+    .command('restore')
+    .description('load targets from a backup: replaces the registry, or adds to it with --merge')
+    .argument('<file>', 'backup JSON made by `echonet backup`')
+    .option('--merge', 'keep targets not in the backup')
+    .option('-y, --yes', 'do not ask before replacing the registry')
+    .option(...dbPathOption)
+    .action(async (file: string, opts: DbOption & { merge?: boolean; yes?: boolean }) =>
+      restore(configFor(opts).dbPath, file, io, {
+        merge: opts.merge ?? false,
+        yes: opts.yes ?? false,
+        confirm,
+      }),
+    );
+
+  program
+    .command('route')
+    .description('show how a transcript would be routed, and the match score')
+    .argument('<text>', 'the transcript', nonEmpty('text'))
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action((text: string, opts: DbOption & { json?: boolean }) =>
+      route(configFor(opts), text, io, opts),
+    );
+
+  program
+    .command('api-key')
+    .description('print the API key Echonet generated (when ECHONET_API_KEY is not set)')
+    .option(...dbPathOption)
+    .action((opts: DbOption) => {
+      if (!showApiKey(configFor(opts).dbPath, io)) {
+        throw new EchonetError(
+          'no generated API key in this database (ECHONET_API_KEY was set, or the server never ran)',
+        );
+      }
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli().parseAsync(process.argv);
+  } catch (err) {
+    const message =
+      err instanceof EchonetError
+        ? err.message
+        : `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
+    process.stderr.write(`echonet: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,134 @@
+/** `echonet backup` and `echonet restore`: the registry as a portable JSON document. */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BackupFormatError, EchonetError, ValidationError } from '../errors.js';
+import { assertNoPhraseConflicts, targetView, validateRegistration } from '../registration.js';
+import type { Target } from '../store/targets.js';
+import { openReadOnly, openStore } from '../store/store.js';
+import type { Output } from './output.js';
+
+export interface BackupDocument {
+  exported_at: string;
+  source_db: string;
+  target_count: number;
+  targets: ReturnType<typeof targetView>[];
+}
+
+export function backup(dbPath: string, io: Output, outFile?: string): void {
+  const store = openReadOnly(dbPath);
+  let doc: BackupDocument;
+  try {
+    const targets = (store.targets?.all() ?? []).map(targetView);
+    doc = {
+      exported_at: new Date().toISOString(),
+      source_db: resolve(dbPath),
+      target_count: targets.length,
+      targets,
+    };
+  } finally {
+    store.close();
+  }
+  const json = JSON.stringify(doc, null, 2) + '\n';
+  if (outFile === undefined || outFile === '-') {
+    process.stdout.write(json);
+    return;
+  }
+  // Write then rename, so an interrupted backup never leaves a half-written file in place.
+  const tmp = `${outFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, json, { mode: 0o600 });
+  renameSync(tmp, outFile);
+  io.err(`backed up ${doc.target_count} target(s) to ${resolve(outFile)}`);
+}
+
+/** Reads and validates a backup file completely before anything touches the database. */
+export function readBackup(file: string): Target[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BackupFormatError(`cannot read backup ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new BackupFormatError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const list = isRecord(doc) ? doc.targets : undefined;
+  if (!Array.isArray(list)) {
+    throw new BackupFormatError(`${file} is not an Echonet backup: it has no "targets" array`);
+  }
+  const seen = new Set<string>();
+  return list.map((entry: unknown, i) => {
+    const field = `targets[${i}]`;
+    if (
+      !isRecord(entry) ||
+      typeof entry.name !== 'string' ||
+      typeof entry.base_url !== 'string' ||
+      !Array.isArray(entry.phrases) ||
+      !entry.phrases.every((p) => typeof p === 'string')
+    ) {
+      throw new BackupFormatError(
+        `${file}: ${field} must be an object with string name, string base_url and a phrases array of strings`,
+      );
+    }
+    let target: Target;
+    try {
+      target = validateRegistration(
+        { name: entry.name, base_url: entry.base_url, phrases: entry.phrases as string[] },
+        field,
+      );
+    } catch (err) {
+      if (err instanceof ValidationError) throw new BackupFormatError(`${file}: ${err.message}`);
+      throw err;
+    }
+    if (seen.has(target.name))
+      throw new BackupFormatError(`${file}: ${field} repeats target '${target.name}'`);
+    seen.add(target.name);
+    return target;
+  });
+}
+
+export interface RestoreOptions {
+  readonly merge: boolean;
+  /** Confirmation for replacing the registry: true to skip asking. */
+  readonly yes: boolean;
+  readonly confirm: (question: string) => Promise<boolean>;
+}
+
+export async function restore(
+  dbPath: string,
+  file: string,
+  io: Output,
+  options: RestoreOptions,
+): Promise<void> {
+  const incoming = readBackup(file);
+  const store = openStore(dbPath);
+  try {
+    const existing = store.targets.count();
+    if (!options.merge && existing > 0 && !options.yes) {
+      const ok = await options.confirm(
+        `Replace all ${existing} registered target(s) in ${resolve(dbPath)} with the ${incoming.length} in ${file}?`,
+      );
+      if (!ok)
+        throw new EchonetError(
+          'restore cancelled; nothing was changed (use --yes to skip this question, or --merge)',
+        );
+    }
+    store.targets.replaceAll(incoming, {
+      merge: options.merge,
+      guard: assertNoPhraseConflicts,
+    });
+    io.err(
+      options.merge
+        ? `merged ${incoming.length} target(s) into ${resolve(dbPath)}; ${store.targets.count()} registered now`
+        : `restored ${incoming.length} target(s) into ${resolve(dbPath)}`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

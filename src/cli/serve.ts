@@ -1,0 +1,61 @@
+/** `echonet serve`: the only place Echonet listens on a socket and handles signals. */
+import { buildApp } from '../app.js';
+import type { Config } from '../config.js';
+import { GENERATED_API_KEY } from '../store/secrets.js';
+import { openStore } from '../store/store.js';
+
+export async function serve(config: Config): Promise<void> {
+  const store = openStore(config.dbPath);
+  if (config.apiKey === undefined) {
+    const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
+    if (created) announceGeneratedKey(value, config.dbPath);
+  }
+
+  let app;
+  try {
+    app = await buildApp(config, { store });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app?.close();
+    store.close();
+    throw err;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // app.close() stops accepting, then waits for in-flight requests (and their forwards).
+    app
+      .close()
+      .then(() => {
+        store.close();
+        app.log.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        store.close();
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+/** Printed once, on the start that generated the key; never written to the JSON log. */
+function announceGeneratedKey(key: string, dbPath: string): void {
+  process.stderr.write(
+    [
+      '',
+      'No ECHONET_API_KEY is set, so Echonet generated one and stored it in ' + dbPath + ':',
+      '',
+      `    ${key}`,
+      '',
+      'Clients send it as the X-API-Key header. It is shown only this once (`echonet api-key`',
+      'prints it again). To use your own, set ECHONET_API_KEY in the environment or in .env.',
+      '',
+    ].join('\n') + '\n',
+  );
+}

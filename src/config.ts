@@ -1,0 +1,205 @@
+/**
+ * All configuration: ECHONET_* environment variables, with a `.env` file in the working directory
+ * as a fallback (a real environment variable always wins). Validated once, at start-up, into a
+ * frozen Config; nothing else in Echonet reads the environment.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { ConfigError } from './errors.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+interface Setting<T> {
+  readonly env: string;
+  /** What the variable accepts, in words: used in errors and the docs. */
+  readonly accepts: string;
+  readonly description: string;
+  readonly fallback: T;
+  /** Returns the value, or undefined when `raw` is not acceptable. */
+  readonly parse: (raw: string) => T | undefined;
+}
+
+function setting<T>(s: Setting<T>): Setting<T> {
+  return s;
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  if (!/^[+-]?\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : undefined;
+};
+
+const decimal =
+  (min: number, max: number, { exclusiveMin = false } = {}) =>
+  (raw: string) => {
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw)) return undefined;
+    const n = Number(raw);
+    const aboveMin = exclusiveMin ? n > min : n >= min;
+    return aboveMin && n <= max ? n : undefined;
+  };
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+const boolean = (raw: string) => {
+  const v = raw.toLowerCase();
+  return TRUE.has(v) ? true : FALSE.has(v) ? false : undefined;
+};
+
+const nonEmpty = (raw: string) => (raw.trim() === '' ? undefined : raw);
+
+const commaList = (raw: string) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** The settings, in the order the docs list them. */
+export const SETTINGS = {
+  host: setting({
+    env: 'ECHONET_HOST',
+    accepts: 'an interface address or host name',
+    description: 'Address to listen on.',
+    fallback: '0.0.0.0',
+    parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
+  }),
+  port: setting({
+    env: 'ECHONET_PORT',
+    accepts: 'an integer from 0 to 65535',
+    description: 'TCP port to listen on (0 picks a free one).',
+    fallback: 8123,
+    parse: integer(0, 65535),
+  }),
+  apiKey: setting<string | undefined>({
+    env: 'ECHONET_API_KEY',
+    accepts: 'a non-empty string (use 32 random characters or more)',
+    description:
+      'Key every client sends as X-API-Key. Unset: Echonet generates one on first start, keeps it in the database and prints it once.',
+    fallback: undefined,
+    parse: nonEmpty,
+  }),
+  adminKey: setting<string | undefined>({
+    env: 'ECHONET_ADMIN_KEY',
+    accepts: 'a non-empty string (use 32 random characters or more)',
+    description: 'When set, POST /register and DELETE /targets/{name} also need it as X-Admin-Key.',
+    fallback: undefined,
+    parse: nonEmpty,
+  }),
+  dbPath: setting({
+    env: 'ECHONET_DB_PATH',
+    accepts: 'a file path',
+    description: 'SQLite registry file; parent folders are created.',
+    fallback: 'echonet_registry.db',
+    parse: nonEmpty,
+  }),
+  sessionTimeoutS: setting({
+    env: 'ECHONET_SESSION_TIMEOUT_S',
+    accepts: 'a number of seconds greater than 0 and at most 86400',
+    description: 'How long a conversation stays open after its last utterance.',
+    fallback: 25,
+    parse: decimal(0, 86_400, { exclusiveMin: true }),
+  }),
+  cancelPhrases: setting({
+    env: 'ECHONET_CANCEL_PHRASES',
+    accepts: 'a comma-separated list of phrases',
+    description: 'Phrases that end the speaker’s session without forwarding anything.',
+    fallback: ['cancel', 'never mind', 'nevermind', 'stop listening'] as readonly string[],
+    parse: (raw) => commaList(raw),
+  }),
+  forwardStripTrigger: setting({
+    env: 'ECHONET_FORWARD_STRIP_TRIGGER',
+    accepts: 'true or false',
+    description: 'Remove the wake phrase from the text forwarded to the target.',
+    fallback: true,
+    parse: boolean,
+  }),
+  httpTimeoutS: setting({
+    env: 'ECHONET_HTTP_TIMEOUT_S',
+    accepts: 'a number of seconds greater than 0 and at most 300',
+    description: 'Time a target has to answer a forwarded utterance.',
+    fallback: 3.0,
+    parse: decimal(0, 300, { exclusiveMin: true }),
+  }),
+  logLevel: setting<LogLevel>({
+    env: 'ECHONET_LOG_LEVEL',
+    accepts: `one of ${LOG_LEVELS.join(', ')}`,
+    description: 'Log verbosity (JSON lines on stdout).',
+    fallback: 'info',
+    parse: (raw) => LOG_LEVELS.find((l) => l === raw.toLowerCase()),
+  }),
+  matchFuzzy: setting({
+    env: 'ECHONET_MATCH_FUZZY',
+    accepts: 'true or false',
+    description: 'Accept misheard wake phrases (close spelling or same sound).',
+    fallback: true,
+    parse: boolean,
+  }),
+  matchMinScore: setting({
+    env: 'ECHONET_MATCH_MIN_SCORE',
+    accepts: 'a number from 0 to 1',
+    description: 'Fuzzy matches scoring below this are ignored.',
+    fallback: 0.8,
+    parse: decimal(0, 1),
+  }),
+};
+
+type Settings = typeof SETTINGS;
+export type Config = {
+  readonly [K in keyof Settings]: Settings[K]['fallback'];
+};
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Builds the Config from `env`, falling back to `<cwd>/.env` when that file exists.
+ * Throws ConfigError naming the first bad variable and what it accepts.
+ */
+export function loadConfig(
+  env: Env,
+  options: { cwd?: string; envFile?: string | false } = {},
+): Config {
+  const fileValues =
+    options.envFile === false
+      ? {}
+      : readEnvFile(options.envFile ?? resolve(options.cwd ?? '.', '.env'));
+  const values: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
+    const raw = env[s.env] ?? fileValues[s.env];
+    if (raw === undefined || (raw === '' && s.fallback === undefined)) {
+      values[key] = s.fallback;
+      continue;
+    }
+    const parsed = s.parse(raw);
+    if (parsed === undefined) {
+      throw new ConfigError(`${s.env}=${JSON.stringify(raw)} is invalid: expected ${s.accepts}`);
+    }
+    values[key] = parsed;
+  }
+  return Object.freeze(values) as Config;
+}
+
+function readEnvFile(path: string): Record<string, string> {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseDotenv(content);
+}
+
+/** The `.env.example` text, generated from SETTINGS so the docs never drift from the code. */
+export function envExample(): string {
+  const lines = [
+    '# Echonet configuration. Copy to .env and edit; real environment variables win.',
+    '',
+  ];
+  for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
+    lines.push(`# ${s.description}`, `# Accepts ${s.accepts}.`);
+    const fallback = Array.isArray(s.fallback) ? s.fallback.join(',') : s.fallback;
+    lines.push(fallback === undefined ? `# ${s.env}=` : `# ${s.env}=${String(fallback)}`, '');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,88 @@
+/**
+ * Every failure Echonet reports on purpose is an EchonetError with a stable `code` and the HTTP
+ * status it maps to. The HTTP error handler (src/http/errors.ts) is the only place that turns
+ * them into responses; the CLI prints `message` and exits non-zero.
+ */
+export class EchonetError extends Error {
+  readonly code: string = 'ECHONET_ERROR';
+  readonly statusCode: number = 500;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends EchonetError {
+  override readonly code = 'VALIDATION';
+  override readonly statusCode = 400;
+}
+
+export class Unauthorized extends EchonetError {
+  override readonly code = 'UNAUTHORIZED';
+  override readonly statusCode = 401;
+}
+
+export class Forbidden extends EchonetError {
+  override readonly code = 'FORBIDDEN';
+  override readonly statusCode = 403;
+}
+
+export class TargetNotFound extends EchonetError {
+  override readonly code = 'TARGET_NOT_FOUND';
+  override readonly statusCode = 404;
+  constructor(readonly target: string) {
+    super(`Target '${target}' not found`);
+  }
+}
+
+export class PhraseConflict extends EchonetError {
+  override readonly code = 'PHRASE_CONFLICT';
+  override readonly statusCode = 409;
+  constructor(
+    readonly phrase: string,
+    readonly owner: string,
+    readonly requestedBy: string,
+    readonly ownerPhrase: string = phrase,
+  ) {
+    super(
+      ownerPhrase === phrase
+        ? `Phrase '${phrase}' is already registered by target '${owner}'`
+        : `Phrase '${phrase}' of target '${requestedBy}' collides with '${ownerPhrase}' of target '${owner}'`,
+    );
+  }
+}
+
+export class PayloadTooLarge extends EchonetError {
+  override readonly code = 'PAYLOAD_TOO_LARGE';
+  override readonly statusCode = 413;
+}
+
+/** A bad ECHONET_* variable or CLI option: start-up stops with this one line. */
+export class ConfigError extends EchonetError {
+  override readonly code = 'CONFIG';
+}
+
+/** The database cannot be used as it is (newer schema, not SQLite, unreadable location). */
+export class StorageError extends EchonetError {
+  override readonly code: string = 'STORAGE';
+}
+
+export class SchemaTooNew extends StorageError {
+  override readonly code = 'SCHEMA_TOO_NEW';
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(
+      `database schema version ${found} is newer than this Echonet understands (${known}); ` +
+        `upgrade Echonet or point ECHONET_DB_PATH at another file (the database was not changed)`,
+    );
+  }
+}
+
+/** A backup file that cannot be restored. */
+export class BackupFormatError extends EchonetError {
+  override readonly code = 'BACKUP_FORMAT';
+  override readonly statusCode = 400;
+}

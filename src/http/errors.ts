@@ -1,0 +1,103 @@
+/**
+ * The one place errors become HTTP responses: `{ok:false, error}` with the right status. Bad input
+ * is always a 4xx naming the field; anything unexpected is a logged 500 without details.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { EchonetError } from '../errors.js';
+
+interface ValidationIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | EchonetError | Error, request, reply) => {
+    const { status, message } = describe(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.debug({ err: error.message, status }, 'request refused');
+    reply.status(status).send({ ok: false, error: message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .status(404)
+      .send({ ok: false, error: `Route ${request.method} ${request.url.split('?')[0]} not found` });
+  });
+}
+
+function describe(error: FastifyError | EchonetError | Error): { status: number; message: string } {
+  if (error instanceof EchonetError) return { status: error.statusCode, message: error.message };
+  const fe = error as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
+  if (fe.validation) {
+    return {
+      status: 400,
+      message: validationMessage(fe.validation, fe.validationContext ?? 'body'),
+    };
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) return { status, message: clientErrorMessage(fe) };
+  return { status: 500, message: 'internal error' };
+}
+
+/** Fastify's own client errors, reworded where its text would confuse a caller. */
+function clientErrorMessage(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'request body is too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'send the body as JSON with Content-Type: application/json';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'body must be a JSON object';
+    default:
+      return error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+        ? `body is not valid JSON: ${error.message}`
+        : error.message;
+  }
+}
+
+/** "body.phrases[3] must NOT have more than 100 characters"-style text for the first issue. */
+export function validationMessage(issues: readonly ValidationIssue[], context: string): string {
+  const issue = issues[0];
+  if (!issue) return `${context} is invalid`;
+  const path = context + jsonPointerToPath(issue.instancePath);
+  switch (issue.keyword) {
+    case 'required':
+      return `${path}.${String(issue.params.missingProperty)} is required`;
+    case 'type':
+      return `${path} must be ${article(String(issue.params.type))}`;
+    case 'minLength':
+      return `${path} must be at least ${String(issue.params.limit)} characters`;
+    case 'maxLength':
+      return `${path} must be at most ${String(issue.params.limit)} characters`;
+    case 'maxItems':
+      return `${path} may hold at most ${String(issue.params.limit)} items`;
+    case 'additionalProperties':
+      return `${path} has an unknown field '${String(issue.params.additionalProperty)}'`;
+    default:
+      return `${path} ${issue.message ?? 'is invalid'}`;
+  }
+}
+
+function jsonPointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('');
+}
+
+function article(type: string): string {
+  const names = type
+    .split(',')
+    .map((t) =>
+      t === 'null'
+        ? 'null'
+        : t === 'integer' || t === 'object' || t === 'array'
+          ? `an ${t}`
+          : `a ${t}`,
+    );
+  return names.join(' or ');
+}

@@ -1,0 +1,71 @@
+/** Utterances: POST /text routes and forwards; POST /route/preview only says what it would do. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { previewView, type TextHandler } from '../routing/text-handler.js';
+import { MatchBody, Mode, SessionBody } from './schemas.js';
+
+export interface TextRoutesOptions {
+  readonly handler: TextHandler;
+}
+
+const TextBody = Type.Object({
+  source_id: Type.String({ minLength: 1, maxLength: 64 }),
+  room: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  ts: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1e11 }), Type.Null()])),
+  text: Type.String({ minLength: 1, maxLength: 500 }),
+  confidence: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
+});
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Union([t, Type.Null()]);
+
+const TextResponse = Type.Object({
+  handled: Type.Boolean(),
+  routed_to: Nullable(Type.String()),
+  mode: Mode,
+  session: Nullable(SessionBody),
+  forwarded: Type.Boolean(),
+  reason: Type.String(),
+  match: Nullable(MatchBody),
+  event_id: Nullable(Type.String()),
+});
+
+const PreviewBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 500 }),
+  source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+});
+
+const PreviewResponse = Type.Object({
+  ok: Type.Boolean(),
+  handled: Type.Boolean(),
+  routed_to: Nullable(Type.String()),
+  mode: Mode,
+  reason: Type.String(),
+  match: Nullable(MatchBody),
+  forward_text: Nullable(Type.String()),
+});
+
+export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (app, opts) => {
+  const { handler } = opts;
+
+  app.post(
+    '/text',
+    { schema: { body: TextBody, response: { 200: TextResponse } } },
+    async (request) => {
+      const result = await handler.handle(request.body);
+      if (!result.forwarded && result.reason.startsWith('forward_failed')) {
+        request.log.warn({ target: result.routed_to, reason: result.reason }, 'forward failed');
+      }
+      return result;
+    },
+  );
+
+  app.post(
+    '/route/preview',
+    { schema: { body: PreviewBody, response: { 200: PreviewResponse } } },
+    async (request) => {
+      const decision = handler.preview(request.body.text, request.body.source_id);
+      return { ok: true, ...previewView(decision) };
+    },
+  );
+};

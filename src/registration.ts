@@ -1,0 +1,121 @@
+/**
+ * The rules a target must follow, shared by POST /register and `echonet restore`: what a valid
+ * name, URL and phrase list are, and that no two targets ever own the same phrase.
+ */
+import { PhraseConflict, ValidationError } from './errors.js';
+import { normalizePhrase } from './routing/normalize.js';
+import type { Target } from './store/targets.js';
+
+export const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export const MAX_PHRASES = 32;
+export const MAX_PHRASE_LENGTH = 100;
+
+export interface RegistrationInput {
+  readonly name: string;
+  readonly base_url: string;
+  readonly phrases: readonly string[];
+}
+
+/** Returns the target as it will be stored, or throws ValidationError naming the field. */
+export function validateRegistration(input: RegistrationInput, field = 'body'): Target {
+  const name = input.name.trim().toLowerCase();
+  if (!NAME_PATTERN.test(name)) {
+    throw new ValidationError(
+      `${field}.name must be 1-32 characters of a-z, 0-9, '_' or '-' (got ${JSON.stringify(input.name)})`,
+    );
+  }
+  const baseUrl = validateBaseUrl(input.base_url, `${field}.base_url`);
+  if (input.phrases.length > MAX_PHRASES) {
+    throw new ValidationError(`${field}.phrases may hold at most ${MAX_PHRASES} phrases`);
+  }
+  const phrases: string[] = [];
+  const seen = new Set<string>();
+  input.phrases.forEach((raw, i) => {
+    const phrase = raw.trim().replace(/\s+/g, ' ');
+    if (phrase === '' || phrase.length > MAX_PHRASE_LENGTH) {
+      throw new ValidationError(
+        `${field}.phrases[${i}] must be 1-${MAX_PHRASE_LENGTH} characters and not blank`,
+      );
+    }
+    const norm = normalizePhrase(phrase);
+    if (norm === '') {
+      throw new ValidationError(
+        `${field}.phrases[${i}] (${JSON.stringify(raw)}) has no words Echonet can match`,
+      );
+    }
+    if (!seen.has(norm)) {
+      seen.add(norm);
+      phrases.push(phrase);
+    }
+  });
+  return { name, baseUrl, phrases };
+}
+
+function validateBaseUrl(raw: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError(
+      `${field} must be an absolute http(s) URL (got ${JSON.stringify(raw)})`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ValidationError(`${field} must use http or https (got ${url.protocol.slice(0, -1)})`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ValidationError(`${field} must not contain credentials`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ValidationError(`${field} must not contain a query or fragment`);
+  }
+  return raw.trim();
+}
+
+/** `base_url` without trailing slashes, plus `/listen`. */
+export function listenUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/listen`;
+}
+
+/** Throws PhraseConflict if any phrase of `target` normalises to one another target owns. */
+export function assertNoPhraseConflict(target: Target, others: readonly Target[]): void {
+  const owners = new Map<string, { target: string; phrase: string }>();
+  for (const other of others) {
+    if (other.name === target.name) continue;
+    for (const phrase of other.phrases)
+      owners.set(normalizePhrase(phrase), { target: other.name, phrase });
+  }
+  for (const phrase of target.phrases) {
+    const owner = owners.get(normalizePhrase(phrase));
+    if (owner) throw new PhraseConflict(phrase, owner.target, target.name, owner.phrase);
+  }
+}
+
+/** Throws PhraseConflict if any two targets in `all` own phrases that normalise alike. */
+export function assertNoPhraseConflicts(all: readonly Target[]): void {
+  const owners = new Map<string, { target: string; phrase: string }>();
+  for (const t of all) {
+    for (const phrase of t.phrases) {
+      const norm = normalizePhrase(phrase);
+      const owner = owners.get(norm);
+      if (owner && owner.target !== t.name)
+        throw new PhraseConflict(phrase, owner.target, t.name, owner.phrase);
+      owners.set(norm, { target: t.name, phrase });
+    }
+  }
+}
+
+/** The JSON shape of a target in API responses and backups. */
+export function targetView(t: Target): {
+  name: string;
+  base_url: string;
+  listen_url: string;
+  phrases: string[];
+} {
+  return {
+    name: t.name,
+    base_url: t.baseUrl,
+    listen_url: listenUrl(t.baseUrl),
+    phrases: [...t.phrases],
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The routing decision, and nothing else: no I/O, no clock, no session changes. Given an utterance
+ * and the target holding the source's live session, it says what should happen.
+ */
+import type { Match, PhraseMatcher } from './matcher.js';
+import type { Utterance } from './normalize.js';
+
+export type Mode = 'idle' | 'session_open' | 'session_switch' | 'session_continue' | 'session_end';
+
+export interface Decision {
+  readonly mode: Mode;
+  /** The target the utterance goes to (null: nowhere). */
+  readonly target: string | null;
+  readonly reason: string;
+  readonly match: Match | null;
+  /** What to send the target, or null to send nothing. */
+  readonly forward: { readonly text: string; readonly mode: 'triggered' | 'open_listen' } | null;
+}
+
+export interface RouterRules {
+  readonly triggers: PhraseMatcher;
+  readonly cancel: PhraseMatcher;
+  readonly stripTrigger: boolean;
+}
+
+export function decide(
+  utterance: Utterance,
+  sessionTarget: string | null,
+  rules: RouterRules,
+): Decision {
+  if (rules.cancel.find(utterance)) {
+    return {
+      mode: 'session_end',
+      target: null,
+      reason: 'cancel_phrase',
+      match: null,
+      forward: null,
+    };
+  }
+  const match = rules.triggers.find(utterance);
+  if (match) {
+    const text = rules.stripTrigger
+      ? withoutSpan(utterance.text, match.start, match.end)
+      : utterance.text;
+    return {
+      mode:
+        sessionTarget !== null && sessionTarget !== match.target
+          ? 'session_switch'
+          : 'session_open',
+      target: match.target,
+      reason: `trigger_phrase:${match.phrase}`,
+      match,
+      forward: { text, mode: 'triggered' },
+    };
+  }
+  if (sessionTarget !== null) {
+    return {
+      mode: 'session_continue',
+      target: sessionTarget,
+      reason: 'session_active',
+      match: null,
+      forward: { text: utterance.text, mode: 'open_listen' },
+    };
+  }
+  return {
+    mode: 'idle',
+    target: null,
+    reason: 'no_trigger_no_session',
+    match: null,
+    forward: null,
+  };
+}
+
+const SEAM_BEFORE = /[\s,;:.!?¡¿\-–—]+$/u;
+const SEAM_AFTER = /^[\s,;:.!?¡¿\-–—]+/u;
+const HAS_WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * The text without the wake phrase, keeping the rest's own casing and punctuation:
+ * "Hey, Astraea! Who's at the door?" → "Who's at the door?". If no words remain, the original.
+ */
+export function withoutSpan(text: string, start: number, end: number): string {
+  const before = text.slice(0, start).replace(SEAM_BEFORE, '');
+  const after = text.slice(end).replace(SEAM_AFTER, '');
+  const rest = before !== '' && after !== '' ? `${before} ${after}` : before || after;
+  return HAS_WORD.test(rest) ? rest.trim() : text;
+}

@@ -1,0 +1,121 @@
+/**
+ * Conversation sessions, one per source, kept in memory: a session is only worth having for a few
+ * seconds, so losing them on restart costs nothing. Expiry always uses the server's clock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+
+export interface Session {
+  readonly id: string;
+  readonly target: string;
+  readonly sourceId: string;
+  readonly room: string | null;
+  /** The client's `ts` (unix seconds) of the last utterance. */
+  readonly lastTs: number;
+  /** Server time (ms) after which the session is over. */
+  readonly expiresAt: number;
+}
+
+/** A session as the API shows it. */
+export interface SessionView {
+  id: string;
+  target: string;
+  source_id: string;
+  room: string | null;
+  last_ts: number;
+  expires_in_s: number;
+}
+
+export class SessionTable {
+  readonly #bySource = new Map<string, Session>();
+  readonly #timeoutMs: number;
+  readonly #clock: Clock;
+  #nextSweep = 0;
+
+  constructor(timeoutS: number, clock: Clock) {
+    this.#timeoutMs = timeoutS * 1000;
+    this.#clock = clock;
+  }
+
+  /** The source's session if it has not expired. */
+  live(sourceId: string): Session | undefined {
+    const s = this.#bySource.get(sourceId);
+    if (s && s.expiresAt <= this.#clock.now()) {
+      this.#bySource.delete(sourceId);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** Starts a new session for the source, replacing any it had. */
+  open(sourceId: string, target: string, room: string | null, ts: number): Session {
+    const now = this.#clock.now();
+    this.#sweep(now);
+    const s: Session = {
+      id: randomUUID(),
+      target,
+      sourceId,
+      room,
+      lastTs: ts,
+      expiresAt: now + this.#timeoutMs,
+    };
+    this.#bySource.set(sourceId, s);
+    return s;
+  }
+
+  /** Extends a live session by a full timeout from now. */
+  extend(session: Session, room: string | null, ts: number): Session {
+    const s: Session = {
+      ...session,
+      room: room ?? session.room,
+      lastTs: ts,
+      expiresAt: this.#clock.now() + this.#timeoutMs,
+    };
+    this.#bySource.set(s.sourceId, s);
+    return s;
+  }
+
+  end(sourceId: string): boolean {
+    const live = this.live(sourceId) !== undefined;
+    this.#bySource.delete(sourceId);
+    return live;
+  }
+
+  /** Ends every session bound to a target that is no longer registered; returns how many. */
+  endWhere(predicate: (s: Session) => boolean): number {
+    let n = 0;
+    for (const [source, s] of this.#bySource) {
+      if (predicate(s)) {
+        this.#bySource.delete(source);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Live sessions, oldest source first. */
+  list(): Session[] {
+    const now = this.#clock.now();
+    this.#sweep(now, true);
+    return [...this.#bySource.values()];
+  }
+
+  view(s: Session): SessionView {
+    const remainingMs = Math.max(0, s.expiresAt - this.#clock.now());
+    return {
+      id: s.id,
+      target: s.target,
+      source_id: s.sourceId,
+      room: s.room,
+      last_ts: s.lastTs,
+      expires_in_s: Math.round(remainingMs / 100) / 10,
+    };
+  }
+
+  /** Drops expired sessions, at most once per timeout unless forced, so memory stays bounded. */
+  #sweep(now: number, force = false): void {
+    if (!force && now < this.#nextSweep) return;
+    this.#nextSweep = now + this.#timeoutMs;
+    for (const [source, s] of this.#bySource) if (s.expiresAt <= now) this.#bySource.delete(source);
+  }
+}

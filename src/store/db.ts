@@ -1,0 +1,124 @@
+/**
+ * Opening the SQLite file. Every check that could reject the file runs before Echonet writes a
+ * single byte to it, so a wrong ECHONET_DB_PATH never damages someone's data.
+ */
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+
+export type Db = Database.Database;
+
+/** Milliseconds a statement waits for another connection's write lock before failing. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+export interface OpenOptions {
+  /** Open without creating or writing anything (inspection and backups). */
+  readonly readonly?: boolean;
+}
+
+/** Opens (creating if needed) the database at `path` with WAL, a busy timeout and foreign keys. */
+export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  const file = resolve(path);
+  const exists = checkExistingFile(file);
+  if (!exists) {
+    if (options.readonly) throw new StorageError(`database ${file} does not exist`);
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (err) {
+      throw new StorageError(
+        `cannot create the folder for database ${file}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  let db: Db;
+  try {
+    db = new Database(file, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+      timeout: BUSY_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new StorageError(`cannot open database ${file}: ${(err as Error).message}`);
+  }
+
+  try {
+    // Fails fast on a damaged file before anything is written to it.
+    if (exists) assertIntact(db, file);
+    if (!options.readonly) {
+      withBusyRetry(() => db.pragma('journal_mode = WAL'));
+      // FULL: an acknowledged registration survives power loss, not only a crash. Writes are rare.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    db.close();
+    if (err instanceof StorageError) throw err;
+    throw new StorageError(`cannot use database ${file}: ${(err as Error).message}`);
+  }
+  return db;
+}
+
+/** Returns whether the file exists; throws if it exists but is not an SQLite database. */
+function checkExistingFile(file: string): boolean {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new StorageError(`database path ${file} is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new StorageError(`cannot read database ${file}: ${(err as Error).message}`);
+  }
+  // SQLite treats an empty file as a new database.
+  if (size === 0) return true;
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new StorageError(`cannot read database ${file}: ${(err as Error).message}`);
+  }
+  try {
+    readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!header.equals(SQLITE_HEADER)) {
+    throw new StorageError(`${file} is not an SQLite database; refusing to touch it`);
+  }
+  return true;
+}
+
+function assertIntact(db: Db, file: string): void {
+  let result: unknown;
+  try {
+    result = db.pragma('quick_check', { simple: true });
+  } catch (err) {
+    throw new StorageError(`database ${file} is damaged: ${(err as Error).message}`);
+  }
+  if (result !== 'ok') {
+    throw new StorageError(`database ${file} is damaged (quick_check: ${String(result)})`);
+  }
+}
+
+/**
+ * Switching to WAL needs a moment of exclusive access, which SQLite does not wait for through the
+ * busy handler; two processes starting together on a fresh file would otherwise race here.
+ */
+function withBusyRetry<T>(fn: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}

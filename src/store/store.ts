@@ -1,0 +1,102 @@
+/**
+ * The storage facade the rest of Echonet sees. Everything SQL stays under src/store/, so a later
+ * PostgreSQL store only has to offer the same shape.
+ */
+import { openDatabase, type Db } from './db.js';
+import { assertKnownVersion, hasTable, migrate } from './migrations.js';
+import { SecretStore } from './secrets.js';
+import { TargetRegistry } from './targets.js';
+
+export interface Store {
+  readonly path: string;
+  /** Versions this open applied (empty when the file was already current). */
+  readonly migrated: readonly number[];
+  readonly targets: TargetRegistry;
+  readonly secrets: SecretStore;
+  /**
+   * Calls `listener` when another connection (the CLI, another server) commits to the file.
+   * Polls `PRAGMA data_version`, which only moves for other connections' commits.
+   */
+  watchExternalChanges(listener: () => void, intervalMs?: number): () => void;
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  /** Apply pending migrations (the server and write commands); otherwise the file must be current. */
+  readonly migrate?: boolean;
+}
+
+export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  const db = openDatabase(path);
+  let migrated: number[] = [];
+  try {
+    if (options.migrate ?? true) migrated = migrate(db);
+    else assertKnownVersion(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return storeOn(db, path, migrated);
+}
+
+function storeOn(db: Db, path: string, migrated: number[]): Store {
+  const timers = new Set<NodeJS.Timeout>();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  return {
+    path,
+    migrated,
+    targets: new TargetRegistry(db),
+    secrets: new SecretStore(db),
+    watchExternalChanges(listener, intervalMs = 250) {
+      let last = dataVersion.get();
+      const timer = setInterval(() => {
+        if (!db.open) return;
+        const now = dataVersion.get();
+        if (now !== last) {
+          last = now;
+          listener();
+        }
+      }, intervalMs);
+      timer.unref();
+      timers.add(timer);
+      return () => {
+        clearInterval(timer);
+        timers.delete(timer);
+      };
+    },
+    close() {
+      for (const t of timers) clearInterval(t);
+      timers.clear();
+      if (db.open) {
+        // Folds the WAL back into the main file so a copied .db is complete on its own.
+        try {
+          db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // Another connection may hold the WAL; the next one to close checkpoints it.
+        }
+        db.close();
+      }
+    },
+  };
+}
+
+/** A read-only view for inspection and backups: never migrates, never writes. */
+export interface ReadOnlyStore {
+  readonly version: number;
+  readonly db: Db;
+  /** Undefined when the file has no targets table yet. */
+  readonly targets: TargetRegistry | undefined;
+  close(): void;
+}
+
+export function openReadOnly(path: string): ReadOnlyStore {
+  const db = openDatabase(path, { readonly: true });
+  try {
+    const version = assertKnownVersion(db);
+    const targets = hasTable(db, 'targets') ? new TargetRegistry(db) : undefined;
+    return { version, db, targets, close: () => db.close() };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
