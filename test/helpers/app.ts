@@ -1,0 +1,97 @@
+/**
+ * Builds a real Echonet app on a real SQLite file for a test, with a manual clock, and closes
+ * everything afterwards. Use `inject` for most tests; `listen()` for end-to-end ones.
+ */
+import { afterAll } from 'vitest';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { tempDbPath } from './temp.js';
+
+export const API_KEY = 'test-api-key-0123456789abcdef';
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+/** A clock the test moves by hand. */
+export class ManualClock implements Clock {
+  constructor(public ms = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** A Config as loaded from these variables (no .env file), with test-friendly defaults. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig(
+    { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '1', ...env },
+    { envFile: false },
+  );
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly clock: ManualClock;
+  readonly config: Config;
+  /** inject() with the API key (and admin key, if configured) already set. */
+  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { dbPath?: string; watchIntervalMs?: number } = {},
+): Promise<TestApp> {
+  const config = testConfig({ ECHONET_DB_PATH: options.dbPath ?? tempDbPath(), ...env });
+  const store = openStore(config.dbPath);
+  const clock = new ManualClock();
+  const app = await buildApp(config, {
+    store,
+    clock,
+    logger: false,
+    watchIntervalMs: options.watchIntervalMs ?? 50,
+  });
+  await app.ready();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    store.close();
+  };
+  afterAll(close);
+  return {
+    app,
+    store,
+    clock,
+    config,
+    request(opts) {
+      const headers: Record<string, string> = { 'x-api-key': API_KEY };
+      if (config.adminKey !== undefined) headers['x-admin-key'] = config.adminKey;
+      return app.inject({
+        ...opts,
+        headers: { ...headers, ...(opts.headers as Record<string, string>) },
+      });
+    },
+    close,
+  };
+}
+
+/** Registers a target through the API and fails the test if that did not work. */
+export async function register(
+  t: TestApp,
+  name: string,
+  baseUrl: string,
+  phrases: string[],
+): Promise<void> {
+  const res = await t.request({
+    method: 'POST',
+    url: '/register',
+    payload: { name, base_url: baseUrl, phrases },
+  });
+  if (res.statusCode !== 200) throw new Error(`register ${name}: ${res.statusCode} ${res.body}`);
+}

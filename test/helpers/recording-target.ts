@@ -1,0 +1,110 @@
+/**
+ * A real assistant stand-in: an HTTP server on 127.0.0.1:0 that records every request it gets
+ * and answers as the test tells it to (status, delay, hang, reset).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface Received {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: unknown;
+}
+
+export type Behaviour =
+  | { kind: 'status'; status: number }
+  | { kind: 'delay'; ms: number; status?: number }
+  | { kind: 'hang' }
+  | { kind: 'reset' }
+  | { kind: 'endless-body' };
+
+export interface RecordingTarget {
+  readonly url: string;
+  readonly received: Received[];
+  behave(b: Behaviour): void;
+  /** Resolves when `n` requests have arrived in total. */
+  waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
+  close(): Promise<void>;
+}
+
+export async function startRecordingTarget(): Promise<RecordingTarget> {
+  const received: Received[] = [];
+  const sockets = new Set<Socket>();
+  const waiters: (() => void)[] = [];
+  let behaviour: Behaviour = { kind: 'status', status: 200 };
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = raw;
+      try {
+        body = raw === '' ? null : JSON.parse(raw);
+      } catch {
+        // Keep the raw text: the test will see what was sent.
+      }
+      received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      for (const w of waiters.splice(0)) w();
+      respond(res, behaviour);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    behave(b) {
+      behaviour = b;
+    },
+    async waitFor(n, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < n) {
+        if (Date.now() > deadline)
+          throw new Error(`target got ${received.length} requests, expected ${n}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
+      }
+      return received;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function respond(res: ServerResponse, b: Behaviour): void {
+  switch (b.kind) {
+    case 'status':
+      res.writeHead(b.status, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
+    case 'delay':
+      setTimeout(() => {
+        if (!res.destroyed) res.writeHead(b.status ?? 200).end('{"ok":true}');
+      }, b.ms);
+      return;
+    case 'hang':
+      return;
+    case 'reset':
+      res.socket?.destroy();
+      return;
+    case 'endless-body': {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => {
+        if (res.destroyed) clearInterval(timer);
+        else res.write('.');
+      }, 10);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+  }
+}
