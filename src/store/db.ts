@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StorageError } from '../errors.js';
+import { EchonetError, StorageError } from '../errors.js';
 
 export type Db = Database.Database;
 
@@ -17,6 +17,8 @@ const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 export interface OpenOptions {
   /** Open without creating or writing anything (inspection and backups). */
   readonly readonly?: boolean;
+  /** Runs before Echonet first writes to the file (e.g. the schema-version check); may throw. */
+  readonly verify?: (db: Db) => void;
 }
 
 /** Opens (creating if needed) the database at `path` with WAL, a busy timeout and foreign keys. */
@@ -48,6 +50,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   try {
     // Fails fast on a damaged file before anything is written to it.
     if (exists) assertIntact(db, file);
+    options.verify?.(db);
     if (!options.readonly) {
       withBusyRetry(() => db.pragma('journal_mode = WAL'));
       // FULL: an acknowledged registration survives power loss, not only a crash. Writes are rare.
@@ -56,7 +59,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.pragma('foreign_keys = ON');
   } catch (err) {
     db.close();
-    if (err instanceof StorageError) throw err;
+    if (err instanceof EchonetError) throw err;
     throw new StorageError(`cannot use database ${file}: ${(err as Error).message}`);
   }
   return db;

@@ -3,7 +3,7 @@
  * PostgreSQL store only has to offer the same shape.
  */
 import { openDatabase, type Db } from './db.js';
-import { assertKnownVersion, hasTable, migrate } from './migrations.js';
+import { assertKnownVersion, currentVersion, hasTable, migrate } from './migrations.js';
 import { SecretStore } from './secrets.js';
 import { TargetRegistry } from './targets.js';
 
@@ -27,7 +27,7 @@ export interface OpenStoreOptions {
 }
 
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
-  const db = openDatabase(path);
+  const db = openDatabase(path, { verify: assertKnownVersion });
   let migrated: number[] = [];
   try {
     if (options.migrate ?? true) migrated = migrate(db);
@@ -90,9 +90,9 @@ export interface ReadOnlyStore {
 }
 
 export function openReadOnly(path: string): ReadOnlyStore {
-  const db = openDatabase(path, { readonly: true });
+  const db = openDatabase(path, { readonly: true, verify: assertKnownVersion });
   try {
-    const version = assertKnownVersion(db);
+    const version = currentVersion(db);
     const targets = hasTable(db, 'targets') ? new TargetRegistry(db) : undefined;
     return { version, db, targets, close: () => db.close() };
   } catch (err) {

@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envExample, loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const noFile = { envFile: false as const };
+
+describe('loadConfig', () => {
+  it('uses the documented defaults', () => {
+    const c = loadConfig({}, noFile);
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 8123,
+      apiKey: undefined,
+      adminKey: undefined,
+      dbPath: 'echonet_registry.db',
+      sessionTimeoutS: 25,
+      cancelPhrases: ['cancel', 'never mind', 'nevermind', 'stop listening'],
+      forwardStripTrigger: true,
+      httpTimeoutS: 3,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('parses every kind of value', () => {
+    const c = loadConfig(
+      {
+        ECHONET_PORT: '9000',
+        ECHONET_SESSION_TIMEOUT_S: '2.5',
+        ECHONET_CANCEL_PHRASES: ' stop , be quiet ,,',
+        ECHONET_FORWARD_STRIP_TRIGGER: 'false',
+        ECHONET_LOG_LEVEL: 'DEBUG',
+        ECHONET_API_KEY: 'k',
+        ECHONET_ADMIN_KEY: '',
+      },
+      noFile,
+    );
+    expect(c.port).toBe(9000);
+    expect(c.sessionTimeoutS).toBe(2.5);
+    expect(c.cancelPhrases).toEqual(['stop', 'be quiet']);
+    expect(c.forwardStripTrigger).toBe(false);
+    expect(c.logLevel).toBe('debug');
+    expect(c.apiKey).toBe('k');
+    expect(c.adminKey).toBeUndefined();
+  });
+
+  it.each([
+    ['ECHONET_PORT', 'abc', /ECHONET_PORT="abc" is invalid: expected an integer from 0 to 65535/],
+    ['ECHONET_PORT', '70000', /ECHONET_PORT/],
+    ['ECHONET_PORT', '80.5', /ECHONET_PORT/],
+    ['ECHONET_HTTP_TIMEOUT_S', '-1', /ECHONET_HTTP_TIMEOUT_S="-1" is invalid: expected a number of seconds/],
+    ['ECHONET_HTTP_TIMEOUT_S', '0', /ECHONET_HTTP_TIMEOUT_S/],
+    ['ECHONET_SESSION_TIMEOUT_S', 'soon', /ECHONET_SESSION_TIMEOUT_S/],
+    ['ECHONET_LOG_LEVEL', 'loud', /ECHONET_LOG_LEVEL="loud" is invalid: expected one of fatal, error/],
+    ['ECHONET_FORWARD_STRIP_TRIGGER', 'maybe', /expected true or false/],
+    ['ECHONET_DB_PATH', '  ', /ECHONET_DB_PATH/],
+  ])('rejects %s=%s with one line naming it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value }, noFile)).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value }, noFile)).toThrow(message);
+  });
+
+  it('reads .env from the working directory, and the real environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    writeFileSync(join(dir, '.env'), 'ECHONET_PORT=9100\nECHONET_LOG_LEVEL=warn\n# comment\n');
+    const fromFile = loadConfig({}, { cwd: dir });
+    expect(fromFile.port).toBe(9100);
+    expect(fromFile.logLevel).toBe('warn');
+    const overridden = loadConfig({ ECHONET_PORT: '9200' }, { cwd: dir });
+    expect(overridden.port).toBe(9200);
+    expect(overridden.logLevel).toBe('warn');
+  });
+
+  it('validates values that come from .env too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    writeFileSync(join(dir, '.env'), 'ECHONET_PORT=http\n');
+    expect(() => loadConfig({}, { cwd: dir })).toThrow(/ECHONET_PORT="http"/);
+  });
+
+  it('ships a .env.example generated from the settings table', () => {
+    const shipped = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    expect(shipped).toBe(envExample());
+    for (const name of ['ECHONET_HOST', 'ECHONET_PORT', 'ECHONET_API_KEY', 'ECHONET_ADMIN_KEY', 'ECHONET_DB_PATH']) {
+      expect(shipped).toContain(`# ${name}=`);
+    }
+  });
+});

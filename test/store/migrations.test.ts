@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SchemaTooNew, StorageError } from '../../src/errors.js';
+import { LATEST_VERSION, currentVersion, migrate, migrationHistory } from '../../src/store/migrations.js';
+import { openDatabase } from '../../src/store/db.js';
+import { openStore } from '../../src/store/store.js';
+import { makePythonDb } from '../helpers/python-db.js';
+import { tempDbPath, tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function columns(db: Database.Database, table: string): string[] {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+}
+
+describe('migrations', () => {
+  it('create every table on a fresh file, recording each version with a date', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    expect(store.migrated).toEqual([1, 2, 3, 4]);
+    store.close();
+
+    const db = new Database(path, { readonly: true });
+    expect(currentVersion(db)).toBe(LATEST_VERSION);
+    const history = migrationHistory(db);
+    expect(history.map((h) => h.version)).toEqual([1, 2, 3, 4]);
+    for (const h of history) expect(Number.isNaN(Date.parse(h.appliedAt))).toBe(false);
+    expect(columns(db, 'schema_version')).toEqual(['version', 'applied_at']);
+    expect(columns(db, 'targets')).toEqual(['name', 'base_url', 'phrases']);
+    expect(columns(db, 'settings')).toEqual(['name', 'value', 'updated_at', 'description']);
+    expect(columns(db, 'settings_log')).toEqual(['id', 'name', 'old_value', 'new_value', 'changed_at', 'source', 'reason']);
+    expect(columns(db, 'config')).toEqual(['key', 'value', 'type', 'description', 'updated_at']);
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name").pluck().all();
+    expect(indexes).toEqual(['idx_settings_log_name', 'idx_target_name']);
+    expect(db.prepare("SELECT value FROM settings WHERE name = 'listen_mode'").pluck().get()).toBe('trigger');
+    expect(db.prepare("SELECT COUNT(*) FROM settings_log WHERE name = 'listen_mode'").pluck().get()).toBe(1);
+    expect(db.prepare('SELECT key, value, type FROM config ORDER BY key').all()).toEqual([
+      { key: 'enable_preroll_buffer', value: 'false', type: 'bool' },
+      { key: 'preroll_buffer_seconds', value: '2.0', type: 'float' },
+    ]);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('are idempotent: a second open applies nothing and changes nothing', () => {
+    const path = tempDbPath(dir);
+    openStore(path).close();
+    const again = openStore(path);
+    expect(again.migrated).toEqual([]);
+    again.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM schema_version').pluck().get()).toBe(LATEST_VERSION);
+    expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
+    db.close();
+  });
+
+  it.each([1, 2, 3] as const)('upgrade a v%i file made by the Python service and keep every target', (version) => {
+    const path = tempDbPath(dir);
+    const targets = [
+      { name: 'astraea', base_url: 'http://astraea.local:9001', phrases: ['hey astraea', 'hello astraea'] },
+      { name: 'echobell', base_url: 'http://echobell.local:9000/', phrases: ['hey echo', 'hello echo bell'] },
+    ];
+    makePythonDb(path, version, targets);
+    const store = openStore(path);
+    expect(store.migrated).toEqual([1, 2, 3, 4].filter((v) => v > version));
+    expect(store.targets.all()).toEqual(
+      targets.map((t) => ({ name: t.name, baseUrl: t.base_url, phrases: t.phrases })),
+    );
+    store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
+    expect(db.prepare('SELECT COUNT(*) FROM config').pluck().get()).toBe(2);
+    db.close();
+  });
+
+  it('refuse a file newer than this code, leaving it byte-for-byte untouched', () => {
+    const path = tempDbPath(dir);
+    makePythonDb(path, 3, [{ name: 'astraea', base_url: 'http://a:1', phrases: ['hey astraea'] }]);
+    const db = new Database(path);
+    db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (99, datetime('now'))").run();
+    db.close();
+    const before = sha(path);
+    expect(() => openStore(path)).toThrow(SchemaTooNew);
+    expect(() => openStore(path)).toThrow(/version 99 is newer than this Echonet understands/);
+    expect(sha(path)).toBe(before);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+  });
+
+  it('refuse a file that is not SQLite without touching it', () => {
+    const path = tempDbPath(dir);
+    const content = 'name,base_url\nastraea,http://a\n';
+    writeFileSync(path, content);
+    expect(() => openDatabase(path)).toThrow(StorageError);
+    expect(() => openDatabase(path)).toThrow(/is not an SQLite database/);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+  });
+
+  it('apply each migration once when several processes start together on a fresh file', async () => {
+    const path = tempDbPath(dir);
+    const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
+    const script = `const { openStore } = await import(${JSON.stringify(storeModule)}); const s = openStore(${JSON.stringify(path)}); console.log(JSON.stringify(s.migrated)); s.close();`;
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () => runNode(script)),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort();
+    expect(applied).toEqual([1, 2, 3, 4]);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
+    expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
+    db.close();
+  });
+
+  it('migrate() on an already-open handle reports what it applied', () => {
+    const db = openDatabase(tempDbPath(dir));
+    expect(migrate(db)).toEqual([1, 2, 3, 4]);
+    expect(migrate(db)).toEqual([]);
+    db.close();
+  });
+});
+
+function runNode(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

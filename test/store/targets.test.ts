@@ -1,0 +1,123 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
+import { tempDbPath, tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+const astraea = { name: 'astraea', baseUrl: 'http://astraea.local:9001', phrases: ['hey astraea', 'hello astraea'] };
+const echobell = { name: 'echobell', baseUrl: 'http://echobell.local:9000', phrases: ['hey echo'] };
+
+describe('TargetRegistry', () => {
+  it('initialises an empty registry', () => {
+    const store = openStore(tempDbPath(dir));
+    expect(store.targets.all()).toEqual([]);
+    expect(store.targets.phraseMap().size).toBe(0);
+    expect(store.targets.count()).toBe(0);
+    store.close();
+  });
+
+  it('inserts, then updates in place', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(astraea);
+    store.targets.upsert({ ...astraea, baseUrl: 'http://new:1', phrases: ['hi astraea'] });
+    expect(store.targets.all()).toEqual([{ name: 'astraea', baseUrl: 'http://new:1', phrases: ['hi astraea'] }]);
+    store.close();
+  });
+
+  it('stores names lower-case and finds them whatever the case', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert({ ...astraea, name: 'AstrAea' });
+    expect(store.targets.get('ASTRAEA')).toEqual(astraea);
+    expect(store.targets.get('astraea')).toEqual(astraea);
+    expect(store.targets.get('nobody')).toBeUndefined();
+    store.targets.upsert({ ...astraea, name: 'ASTRAEA', baseUrl: 'http://x:2' });
+    expect(store.targets.count()).toBe(1);
+    store.close();
+  });
+
+  it('lists every target sorted by name', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(echobell);
+    store.targets.upsert(astraea);
+    expect(store.targets.all().map((t) => t.name)).toEqual(['astraea', 'echobell']);
+    store.close();
+  });
+
+  it('maps each phrase to its target', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(astraea);
+    store.targets.upsert(echobell);
+    expect(Object.fromEntries(store.targets.phraseMap())).toEqual({
+      'hey astraea': 'astraea',
+      'hello astraea': 'astraea',
+      'hey echo': 'echobell',
+    });
+    store.close();
+  });
+
+  it('deletes case-insensitively and says whether anything was there', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(astraea);
+    expect(store.targets.delete('ASTRAEA')).toBe(true);
+    expect(store.targets.delete('astraea')).toBe(false);
+    expect(store.targets.delete('never-registered')).toBe(false);
+    expect(store.targets.all()).toEqual([]);
+    store.close();
+  });
+
+  it('persists across instances on the same file', () => {
+    const path = tempDbPath(dir);
+    const first = openStore(path);
+    first.targets.upsert(astraea);
+    first.targets.upsert(echobell);
+    first.close();
+    const second = openStore(path);
+    expect(second.targets.all()).toEqual([astraea, echobell]);
+    second.close();
+  });
+
+  it('refuses a write when the guard throws, leaving the registry as it was', () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(astraea);
+    expect(() =>
+      store.targets.upsert(echobell, (others) => {
+        expect(others.map((t) => t.name)).toEqual(['astraea']);
+        throw new Error('no');
+      }),
+    ).toThrow('no');
+    expect(store.targets.all()).toEqual([astraea]);
+    store.close();
+  });
+
+  it('tells listeners about its own writes, and watchers about other connections', async () => {
+    const path = tempDbPath(dir);
+    const server = openStore(path);
+    const cli = openStore(path);
+    let local = 0;
+    let external = 0;
+    server.targets.onChange(() => local++);
+    const stop = server.watchExternalChanges(() => external++, 20);
+    server.targets.upsert(astraea);
+    expect(local).toBe(1);
+    cli.targets.upsert(echobell);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(external).toBe(1);
+    expect(server.targets.all().map((t) => t.name)).toEqual(['astraea', 'echobell']);
+    stop();
+    cli.close();
+    server.close();
+  });
+
+  it('reads rows with malformed phrases written by other tools as having none', () => {
+    const path = tempDbPath(dir);
+    openStore(path).close();
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)').run('Odd', 'http://o:1', 'not json');
+    raw.prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)').run('mixed', 'http://m:1', '["ok", 3]');
+    raw.close();
+    const store = openStore(path);
+    expect(store.targets.get('odd')).toEqual({ name: 'odd', baseUrl: 'http://o:1', phrases: [] });
+    expect(store.targets.get('mixed')?.phrases).toEqual(['ok']);
+    store.close();
+  });
+});
