@@ -50,6 +50,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Every body is JSON; anything else gets 415 with a hint rather than a confusing schema error.
+  app.removeContentTypeParser('text/plain');
   // Fastify refuses an empty JSON body outright; letting it through gives the schema's clearer error.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') return done(null, undefined);

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { compileMatcher } from '../../src/routing/matcher.js';
+import { prepareUtterance } from '../../src/routing/normalize.js';
+import { decide, withoutSpan } from '../../src/routing/router.js';
+import { compileCancelMatcher } from '../../src/routing/routing-table.js';
+
+const triggers = compileMatcher(
+  [
+    { phrase: 'hey astraea', target: 'astraea' },
+    { phrase: 'hey echo', target: 'echobell' },
+    { phrase: 'hello echo bell', target: 'echobell' },
+  ],
+  { fuzzy: false, minScore: 1 },
+);
+const cancel = compileCancelMatcher(['cancel', 'never mind', 'nevermind', 'stop listening']);
+const rules = { triggers, cancel, stripTrigger: true };
+const route = (text: string, session: string | null = null, r = rules) => decide(prepareUtterance(text), session, r);
+
+describe('decide', () => {
+  it('opens a session on a trigger phrase and strips it', () => {
+    const d = route("Hey Astraea, what's the weather?");
+    expect(d).toMatchObject({
+      mode: 'session_open',
+      target: 'astraea',
+      reason: 'trigger_phrase:hey astraea',
+      forward: { text: "what's the weather?", mode: 'triggered' },
+    });
+    expect(d.match).toMatchObject({ phrase: 'hey astraea', start: 0, end: 11, matchedText: 'Hey Astraea', exact: true, score: 1 });
+  });
+
+  it('keeps the text whole when stripping is off', () => {
+    expect(route('Hey Astraea, hi', null, { ...rules, stripTrigger: false }).forward?.text).toBe('Hey Astraea, hi');
+  });
+
+  it('forwards the original text when nothing but the phrase was said', () => {
+    expect(route('Hey Astraea!').forward?.text).toBe('Hey Astraea!');
+  });
+
+  it('switches when another target held the session, re-opens for the same one', () => {
+    expect(route('hey echo ring the bell', 'astraea').mode).toBe('session_switch');
+    expect(route('hey echo ring the bell', 'echobell').mode).toBe('session_open');
+  });
+
+  it('continues a live session with the text unchanged', () => {
+    expect(route('and tomorrow?', 'astraea')).toMatchObject({
+      mode: 'session_continue',
+      target: 'astraea',
+      reason: 'session_active',
+      forward: { text: 'and tomorrow?', mode: 'open_listen' },
+    });
+  });
+
+  it('is idle without a trigger or a session', () => {
+    expect(route('just talking here')).toMatchObject({ mode: 'idle', target: null, reason: 'no_trigger_no_session', forward: null });
+  });
+
+  it('ends the session on a cancel phrase before anything else', () => {
+    expect(route('never mind', 'astraea')).toMatchObject({ mode: 'session_end', reason: 'cancel_phrase', forward: null });
+    expect(route('Stop listening, hey echo', 'astraea').mode).toBe('session_end');
+  });
+
+  it('respects word boundaries', () => {
+    expect(route('they echoed the chime').mode).toBe('idle');
+    expect(route('the cancellation policy').mode).toBe('idle');
+  });
+
+  it('picks the earliest phrase, then the longest', () => {
+    expect(route('ok hey echo and hey astraea').target).toBe('echobell');
+    const overlapping = compileMatcher(
+      [
+        { phrase: 'hey echo', target: 'short' },
+        { phrase: 'hey echo bell', target: 'long' },
+      ],
+      { fuzzy: false, minScore: 1 },
+    );
+    expect(route('hey echo bell ring', null, { ...rules, triggers: overlapping }).target).toBe('long');
+  });
+});
+
+describe('withoutSpan', () => {
+  it.each([
+    ['Hey, Astraea! Who is at the door?', 0, 12, 'Who is at the door?'],
+    ['Um, hey astraea, what time is it', 4, 15, 'Um what time is it'],
+    ['what time is it, hey astraea?', 17, 28, 'what time is it'],
+    ['hey astraea', 0, 11, 'hey astraea'],
+    ['hey astraea ... !', 0, 11, 'hey astraea ... !'],
+  ])('%j without [%i,%i) is %j', (text, start, end, expected) => {
+    expect(withoutSpan(text, start, end)).toBe(expected);
+  });
+});
