@@ -5,7 +5,6 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import { serve } from './cli/serve.js';
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
@@ -64,7 +63,12 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the HTTP service (settings from ECHONET_* variables and .env)')
     .option(...dbPathOption)
-    .action(async (opts: DbOption) => serve(configFor(opts)));
+    // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
+    .action(async (opts: DbOption) => {
+      const config = configFor(opts);
+      const { serve } = await import('./cli/serve.js');
+      await serve(config);
+    });
 
   program
     .command('migrate')
