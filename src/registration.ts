@@ -2,6 +2,7 @@
  * The rules a target must follow, shared by POST /register and `echonet restore`: what a valid
  * name, URL and phrase list are, and that no two targets ever own the same phrase.
  */
+import { hostMatcher, ruleText, type AddressRule } from './address-list.js';
 import { PhraseConflict, ValidationError } from './errors.js';
 import { normalizePhrase } from './routing/normalize.js';
 import type { Target } from './store/targets.js';
@@ -16,15 +17,38 @@ export interface RegistrationInput {
   readonly phrases: readonly string[];
 }
 
+/** What a deployment allows beyond the fixed rules; the empty policy allows any host. */
+export interface RegistrationPolicy {
+  /** True when a base_url may name this host (from ECHONET_TARGET_HOSTS). */
+  readonly hostAllowed?: (host: string) => boolean;
+  /** The allowed hosts as configured, for the error message. */
+  readonly allowedHosts?: string;
+}
+
+/** The policy for ECHONET_TARGET_HOSTS, built once: a host check is then a set or BlockList lookup. */
+export function registrationPolicy(
+  targetHosts: readonly AddressRule[] | undefined,
+): RegistrationPolicy {
+  if (targetHosts === undefined) return {};
+  return {
+    hostAllowed: hostMatcher(targetHosts),
+    allowedHosts: targetHosts.map(ruleText).join(', '),
+  };
+}
+
 /** Returns the target as it will be stored, or throws ValidationError naming the field. */
-export function validateRegistration(input: RegistrationInput, field = 'body'): Target {
+export function validateRegistration(
+  input: RegistrationInput,
+  field = 'body',
+  policy: RegistrationPolicy = {},
+): Target {
   const name = input.name.trim().toLowerCase();
   if (!NAME_PATTERN.test(name)) {
     throw new ValidationError(
       `${field}.name must be 1-32 characters of a-z, 0-9, '_' or '-' (got ${JSON.stringify(input.name)})`,
     );
   }
-  const baseUrl = validateBaseUrl(input.base_url, `${field}.base_url`);
+  const baseUrl = validateBaseUrl(input.base_url, `${field}.base_url`, policy);
   if (input.phrases.length > MAX_PHRASES) {
     throw new ValidationError(`${field}.phrases may hold at most ${MAX_PHRASES} phrases`);
   }
@@ -51,7 +75,7 @@ export function validateRegistration(input: RegistrationInput, field = 'body'): 
   return { name, baseUrl, phrases };
 }
 
-function validateBaseUrl(raw: string, field: string): string {
+function validateBaseUrl(raw: string, field: string, policy: RegistrationPolicy): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -69,7 +93,29 @@ function validateBaseUrl(raw: string, field: string): string {
   if (url.search !== '' || url.hash !== '') {
     throw new ValidationError(`${field} must not contain a query or fragment`);
   }
+  assertHostAllowed(url, field, policy);
   return raw.trim();
+}
+
+/**
+ * Throws ValidationError when `baseUrl` names a host the policy does not allow; a URL that does
+ * not parse is left for validateRegistration to describe.
+ */
+export function assertTargetHostAllowed(
+  baseUrl: string,
+  field: string,
+  policy: RegistrationPolicy,
+): void {
+  if (!policy.hostAllowed || !URL.canParse(baseUrl)) return;
+  assertHostAllowed(new URL(baseUrl), field, policy);
+}
+
+function assertHostAllowed(url: URL, field: string, policy: RegistrationPolicy): void {
+  if (policy.hostAllowed && !policy.hostAllowed(url.hostname)) {
+    throw new ValidationError(
+      `${field} host ${JSON.stringify(url.hostname)} is not allowed: targets may only be on ${policy.allowedHosts ?? 'the allowed hosts'} (ECHONET_TARGET_HOSTS)`,
+    );
+  }
 }
 
 /** `base_url` without trailing slashes, plus `/listen`. */

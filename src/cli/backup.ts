@@ -2,7 +2,12 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackupFormatError, EchonetError, ValidationError } from '../errors.js';
-import { assertNoPhraseConflicts, targetView, validateRegistration } from '../registration.js';
+import {
+  assertNoPhraseConflicts,
+  targetView,
+  validateRegistration,
+  type RegistrationPolicy,
+} from '../registration.js';
 import type { Target } from '../store/targets.js';
 import { openReadOnly, openStore } from '../store/store.js';
 import type { Output } from './output.js';
@@ -40,8 +45,11 @@ export function backup(dbPath: string, io: Output, outFile?: string): void {
   io.err(`backed up ${doc.target_count} target(s) to ${resolve(outFile)}`);
 }
 
-/** Reads and validates a backup file completely before anything touches the database. */
-export function readBackup(file: string): Target[] {
+/**
+ * Reads and validates a backup file completely before anything touches the database, under the
+ * same policy (ECHONET_TARGET_HOSTS) as POST /register.
+ */
+export function readBackup(file: string, policy: RegistrationPolicy = {}): Target[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -77,6 +85,7 @@ export function readBackup(file: string): Target[] {
       target = validateRegistration(
         { name: entry.name, base_url: entry.base_url, phrases: entry.phrases as string[] },
         field,
+        policy,
       );
     } catch (err) {
       if (err instanceof ValidationError) throw new BackupFormatError(`${file}: ${err.message}`);
@@ -94,6 +103,8 @@ export interface RestoreOptions {
   /** Confirmation for replacing the registry: true to skip asking. */
   readonly yes: boolean;
   readonly confirm: (question: string) => Promise<boolean>;
+  /** What a target may be; the same rules POST /register applies. */
+  readonly policy?: RegistrationPolicy;
 }
 
 export async function restore(
@@ -102,7 +113,7 @@ export async function restore(
   io: Output,
   options: RestoreOptions,
 ): Promise<void> {
-  const incoming = readBackup(file);
+  const incoming = readBackup(file, options.policy);
   const store = openStore(dbPath);
   try {
     const existing = store.targets.count();
