@@ -26,9 +26,24 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    // app.close() stops accepting, then waits for in-flight requests (and their forwards).
+    // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
+    // keep-alive connection whose request finishes meanwhile would be kept open for the
+    // keep-alive timeout (72 s), so idle connections are closed as they appear; and whatever is
+    // still open once every forward must have ended (the HTTP timeout, plus slack) is cut.
+    const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+    const deadline = setTimeout(
+      () => {
+        app.log.warn('shutdown: closing connections still open after the HTTP timeout');
+        app.server.closeAllConnections();
+      },
+      config.httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
+    );
     app
       .close()
+      .finally(() => {
+        clearInterval(reaper);
+        clearTimeout(deadline);
+      })
       .then(() => {
         store.close();
         app.log.info('stopped');
@@ -43,6 +58,9 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }
+
+/** How long past the HTTP timeout shutdown waits for slow clients before cutting connections. */
+const SHUTDOWN_SLACK_MS = 2000;
 
 /** Printed once, on the start that generated the key; never written to the JSON log. */
 function announceGeneratedKey(key: string, dbPath: string): void {

@@ -12,10 +12,13 @@ import {
 } from '../registration.js';
 import type { TargetRegistry } from '../store/targets.js';
 import type { SessionTable } from '../routing/sessions.js';
+import type { TargetHealth } from '../routing/target-health.js';
 
 export interface TargetRoutesOptions {
   readonly targets: TargetRegistry;
   readonly sessions: SessionTable;
+  /** Forwarding health per target (in memory), shown in GET /targets, reset on registration. */
+  readonly health: TargetHealth;
 }
 
 const RegisterBody = Type.Object({
@@ -31,10 +34,18 @@ const TargetBody = Type.Object({
   base_url: Type.String(),
   listen_url: Type.String(),
   phrases: Type.Array(Type.String()),
+  health: Type.Object({
+    last_ok_at: Type.Union([Type.Number(), Type.Null()]),
+    last_error: Type.Union([Type.String(), Type.Null()]),
+    last_error_at: Type.Union([Type.Number(), Type.Null()]),
+    consecutive_failures: Type.Integer(),
+    breaker: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]),
+    in_flight: Type.Integer(),
+  }),
 });
 
 export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = async (app, opts) => {
-  const { targets, sessions } = opts;
+  const { targets, sessions, health } = opts;
 
   app.post(
     '/register',
@@ -55,6 +66,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     async (request) => {
       const target = validateRegistration(request.body);
       targets.upsert(target, (others) => assertNoPhraseConflict(target, others));
+      health.reset(target.name);
       request.log.info(
         { target: target.name, phrases: target.phrases.length },
         'target registered',
@@ -75,7 +87,10 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
         response: { 200: Type.Object({ ok: Type.Boolean(), targets: Type.Array(TargetBody) }) },
       },
     },
-    async () => ({ ok: true, targets: targets.all().map(targetView) }),
+    async () => ({
+      ok: true,
+      targets: targets.all().map((t) => ({ ...targetView(t), health: health.view(t.name) })),
+    }),
   );
 
   app.delete(

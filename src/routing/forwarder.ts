@@ -1,6 +1,11 @@
 /**
  * Sends routed utterances to targets over keep-alive undici pools (one per target origin, kept by
  * the Agent). Never throws: every failure becomes a short reason for the routing decision.
+ *
+ * A forward succeeds when the target answers 2xx and its body ends within the timeout. A connection
+ * refused or reset before any response is retried once, with the identical payload (so the same
+ * `event_id`), inside the same deadline; targets de-duplicate on `event_id`. Nothing is retried once
+ * a response has started, nor after a timeout.
  */
 import { Agent, type Dispatcher } from 'undici';
 
@@ -16,10 +21,13 @@ export interface ForwardPayload {
 }
 
 export type ForwardResult =
-  | { readonly ok: true; readonly status: number }
-  | { readonly ok: false; readonly reason: ForwardFailure };
+  | { readonly ok: true; readonly status: number; readonly attempts: number }
+  | { readonly ok: false; readonly reason: ForwardFailure; readonly attempts: number };
 
-/** Why a forward failed: `timeout`, `refused`, `reset`, `dns`, `status_<code>` or `error`. */
+/**
+ * Why a forward failed: `timeout`, `refused`, `reset`, `dns`, `unreachable`, `status_<code>`,
+ * `body_too_large` or `error`.
+ */
 export type ForwardFailure = string;
 
 export interface Forwarder {
@@ -35,6 +43,12 @@ export interface ForwarderOptions {
   readonly dispatcher?: Dispatcher;
 }
 
+/** A target's answer is read (so the connection can be reused) but never needs to be large. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Failures where the target cannot have seen a response go out, so one retry is safe. */
+const RETRYABLE: ReadonlySet<ForwardFailure> = new Set(['refused', 'reset']);
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { timeoutMs } = options;
   const owned = options.dispatcher === undefined;
@@ -48,38 +62,66 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       connect: { timeout: timeoutMs },
     });
 
+  /** One POST; `started` tells whether a response (status line) arrived before any failure. */
+  async function attempt(
+    url: URL,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ result: ForwardResult; started: boolean }> {
+    let started = false;
+    try {
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal,
+      });
+      started = true;
+      // Read the body to its end (the connection then returns to the pool); a body that never
+      // ends, breaks off or is too large is a failed forward, not a success.
+      let bytes = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > MAX_RESPONSE_BYTES) {
+          res.body.destroy();
+          return { result: { ok: false, reason: 'body_too_large', attempts: 0 }, started };
+        }
+      }
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      return {
+        result: ok
+          ? { ok: true, status: res.statusCode, attempts: 0 }
+          : { ok: false, reason: `status_${res.statusCode}`, attempts: 0 },
+        started,
+      };
+    } catch (err) {
+      const reason = signal.aborted ? 'timeout' : failureReason(err);
+      return { result: { ok: false, reason, attempts: 0 }, started };
+    }
+  }
+
   return {
     async forward(listenUrl, payload) {
-      try {
-        const res = await dispatcher.request({
-          origin: new URL(listenUrl).origin,
-          path: pathOf(listenUrl),
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(payload),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        // The body must be read for the connection to return to the pool.
-        await res.body.dump({ limit: 64 * 1024 });
-        const ok = res.statusCode >= 200 && res.statusCode < 300;
-        return ok
-          ? { ok: true, status: res.statusCode }
-          : { ok: false, reason: `status_${res.statusCode}` };
-      } catch (err) {
-        return { ok: false, reason: failureReason(err) };
+      const url = new URL(listenUrl);
+      const body = JSON.stringify(payload);
+      // One deadline for both attempts: a forward never takes longer than the timeout.
+      const signal = AbortSignal.timeout(timeoutMs);
+      const first = await attempt(url, body, signal);
+      if (first.result.ok || first.started || !RETRYABLE.has(first.result.reason)) {
+        return { ...first.result, attempts: 1 };
       }
+      if (signal.aborted) return { ok: false, reason: 'timeout', attempts: 1 };
+      const second = await attempt(url, body, signal);
+      return { ...second.result, attempts: 2 };
     },
     async close() {
       if (owned) await dispatcher.close();
     },
   };
-}
-
-function pathOf(url: string): string {
-  const u = new URL(url);
-  return `${u.pathname}${u.search}`;
 }
 
 const REASON_BY_CODE: Readonly<Record<string, ForwardFailure>> = {

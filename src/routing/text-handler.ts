@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Forwarder } from './forwarder.js';
+import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
 import { prepareUtterance } from './normalize.js';
 import { decide, type Decision, type Mode } from './router.js';
@@ -42,6 +43,11 @@ export interface TextResult {
   mode: Mode;
   session: SessionView | null;
   forwarded: boolean;
+  /**
+   * The router's reason, or why forwarding failed: `forward_failed:<timeout|refused|reset|dns|
+   * status_<code>|body_too_large|target_unregistered|error>`, `target_busy` (too many forwards to
+   * the target in flight) or `target_unavailable` (its circuit breaker is open).
+   */
   reason: string;
   match: MatchView | null;
   event_id: string | null;
@@ -54,10 +60,17 @@ export interface TextHandlerOptions {
   readonly match: MatchOptions;
   readonly clock: Clock;
   readonly forwarder: Forwarder;
+  /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
+  readonly targetLimits?: {
+    readonly maxInflight: number;
+    readonly breakerFailures: number;
+    readonly breakerCooldownS: number;
+  };
 }
 
 export class TextHandler {
   readonly sessions: SessionTable;
+  readonly health: TargetHealth;
   readonly #options: TextHandlerOptions;
   readonly #cancel;
   #table: RoutingTable;
@@ -67,13 +80,28 @@ export class TextHandler {
     this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
     this.#cancel = compileCancelMatcher(options.cancelPhrases);
     this.#table = buildRoutingTable(targets, options.match);
+    const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
+    this.health = new TargetHealth({
+      maxInflight: limits.maxInflight,
+      breakerFailures: limits.breakerFailures,
+      cooldownMs: limits.breakerCooldownS * 1000,
+      clock: options.clock,
+    });
   }
 
-  /** Recompiles the routing table and ends sessions whose target is gone. */
+  /**
+   * Recompiles the routing table, ends sessions whose target is gone, and forgets the health of
+   * targets that are gone or now live at another address.
+   */
   reload(targets: readonly RouteTarget[]): void {
+    const previous = this.#table;
     const table = buildRoutingTable(targets, this.#options.match);
     this.#table = table;
     this.sessions.endWhere((s) => !table.has(s.target));
+    this.health.retain(targets.map((t) => t.name));
+    for (const t of targets) {
+      if (previous.listenUrl(t.name) !== table.listenUrl(t.name)) this.health.reset(t.name);
+    }
   }
 
   /** What the router would decide for `text`, without forwarding or touching sessions. */
@@ -125,17 +153,24 @@ export class TextHandler {
 
     const url = table.listenUrl(decision.target);
     if (url === undefined) return { ...result, reason: 'forward_failed:target_unregistered' };
+    const admission = this.health.admit(decision.target);
+    if (!admission.ok) return { ...result, reason: admission.reason };
     const eventId = randomUUID();
-    const outcome = await forwarder.forward(url, {
-      event_id: eventId,
-      ts,
-      source_id: input.source_id,
-      room: session.room,
-      session_id: session.id,
-      mode: decision.forward.mode,
-      text: decision.forward.text,
-      confidence: input.confidence ?? null,
-    });
+    let outcome;
+    try {
+      outcome = await forwarder.forward(url, {
+        event_id: eventId,
+        ts,
+        source_id: input.source_id,
+        room: session.room,
+        session_id: session.id,
+        mode: decision.forward.mode,
+        text: decision.forward.text,
+        confidence: input.confidence ?? null,
+      });
+    } finally {
+      admission.settle(outcome ?? { ok: false, reason: 'error' });
+    }
     result.event_id = eventId;
     if (outcome.ok) result.forwarded = true;
     else result.reason = `forward_failed:${outcome.reason}`;
@@ -150,6 +185,8 @@ export class TextHandler {
     };
   }
 }
+
+const DEFAULT_TARGET_LIMITS = { maxInflight: 32, breakerFailures: 5, breakerCooldownS: 10 };
 
 export function matchView(m: Match): MatchView {
   return {

@@ -28,7 +28,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   if (!exists) {
     if (options.readonly) throw new StorageError(`database ${file} does not exist`);
     try {
-      mkdirSync(dirname(file), { recursive: true });
+      createFolders(dirname(file));
     } catch (err) {
       throw new StorageError(
         `cannot create the folder for database ${file}: ${(err as Error).message}`,
@@ -74,7 +74,9 @@ function checkExistingFile(file: string): boolean {
     size = st.size;
   } catch (err) {
     if (err instanceof StorageError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOTDIR: a parent is a file; createFolders names it.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw new StorageError(`cannot read database ${file}: ${(err as Error).message}`);
   }
   // SQLite treats an empty file as a new database.
@@ -97,16 +99,58 @@ function checkExistingFile(file: string): boolean {
   return true;
 }
 
+/**
+ * Creates `dir` and its missing parents one level at a time. (`mkdirSync(..., {recursive: true})`
+ * never returns for some paths, e.g. under /proc, where mkdir reports ENOENT for a parent that
+ * exists.)
+ */
+function createFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(d) === d) throw err;
+      missing.push(d);
+      continue;
+    }
+    if (!st.isDirectory()) throw new Error(`${d} is not a folder`);
+    break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      // Another process starting on the same path may have made it first.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 function assertIntact(db: Db, file: string): void {
   let result: unknown;
   try {
     result = db.pragma('quick_check', { simple: true });
   } catch (err) {
-    throw new StorageError(`database ${file} is damaged: ${(err as Error).message}`);
+    throw new StorageError(
+      `database ${file} is damaged: ${oneLine((err as Error).message)}; ` +
+        'restore it from a backup or point ECHONET_DB_PATH at another file (it was not changed)',
+    );
   }
   if (result !== 'ok') {
-    throw new StorageError(`database ${file} is damaged (quick_check: ${String(result)})`);
+    throw new StorageError(
+      `database ${file} is damaged (quick_check: ${oneLine(String(result))}); ` +
+        'restore it from a backup or point ECHONET_DB_PATH at another file (it was not changed)',
+    );
   }
+}
+
+/** SQLite's multi-line reports, shortened to fit the one line start-up failures get. */
+function oneLine(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /**

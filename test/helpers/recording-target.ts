@@ -1,6 +1,6 @@
 /**
  * A real assistant stand-in: an HTTP server on 127.0.0.1:0 that records every request it gets
- * and answers as the test tells it to (status, delay, hang, reset).
+ * and answers as the test tells it to (status, delay, hang, reset, redirect).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -17,7 +17,12 @@ export type Behaviour =
   | { kind: 'delay'; ms: number; status?: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
-  | { kind: 'endless-body' };
+  /** Destroys the connection of the next request without answering, then answers 200. */
+  | { kind: 'reset-once' }
+  /** Sends a 200 status line and part of the body, then destroys the connection. */
+  | { kind: 'reset-mid-body' }
+  | { kind: 'endless-body' }
+  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string };
 
 export interface RecordingTarget {
   readonly url: string;
@@ -47,7 +52,9 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
       }
       received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
       for (const w of waiters.splice(0)) w();
-      respond(res, behaviour);
+      const current = behaviour;
+      if (current.kind === 'reset-once') behaviour = { kind: 'status', status: 200 };
+      respond(res, current);
     });
   });
   server.on('connection', (s: Socket) => {
@@ -94,8 +101,17 @@ function respond(res: ServerResponse, b: Behaviour): void {
       return;
     case 'hang':
       return;
+    case 'redirect':
+      res.writeHead(b.status, { location: b.location }).end();
+      return;
     case 'reset':
+    case 'reset-once':
       res.socket?.destroy();
+      return;
+    case 'reset-mid-body':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"ok":');
+      setTimeout(() => res.socket?.destroy(), 20);
       return;
     case 'endless-body': {
       res.writeHead(200, { 'content-type': 'text/plain' });

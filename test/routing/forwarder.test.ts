@@ -1,0 +1,177 @@
+/**
+ * The forwarder against real misbehaving targets on 127.0.0.1: each failure gives its own reason
+ * within the timeout, and only a failure before any response is retried (with the same payload).
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createForwarder,
+  failureReason,
+  MAX_RESPONSE_BYTES,
+  type ForwardPayload,
+} from '../../src/routing/forwarder.js';
+import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+
+const TIMEOUT_MS = 400;
+/** Scheduling slack on a busy machine; the point is "about the timeout", not "forever". */
+const SLACK_MS = 600;
+
+const forwarder = createForwarder({ timeoutMs: TIMEOUT_MS, connectionsPerTarget: 4 });
+let target: RecordingTarget;
+
+afterAll(async () => {
+  await forwarder.close();
+  await target.close();
+});
+
+beforeEach(async () => {
+  target ??= await startRecordingTarget();
+  target.received.length = 0;
+  target.behave({ kind: 'status', status: 200 });
+});
+
+let n = 0;
+function payload(): ForwardPayload {
+  return {
+    event_id: `event-${++n}`,
+    ts: 1_700_000_000,
+    source_id: 'kitchen',
+    room: null,
+    session_id: 'session-1',
+    mode: 'triggered',
+    text: 'turn on the lights',
+    confidence: null,
+  };
+}
+
+async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await p;
+  return { value, ms: performance.now() - start };
+}
+
+/** A port on 127.0.0.1 with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('forward', () => {
+  it('succeeds on a 2xx and sends the payload as JSON to /listen', async () => {
+    const p = payload();
+    const result = await forwarder.forward(`${target.url}/listen`, p);
+    expect(result).toEqual({ ok: true, status: 200, attempts: 1 });
+    expect(target.received).toHaveLength(1);
+    expect(target.received[0]?.path).toBe('/listen');
+    expect(target.received[0]?.body).toEqual(p);
+  });
+
+  it('reports status_500 for a 500 and does not retry it', async () => {
+    target.behave({ kind: 'status', status: 500 });
+    const result = await forwarder.forward(`${target.url}/listen`, payload());
+    expect(result).toEqual({ ok: false, reason: 'status_500', attempts: 1 });
+    expect(target.received).toHaveLength(1);
+  });
+
+  it('reports refused for a closed port, after one quick retry', async () => {
+    const port = await closedPort();
+    const { value, ms } = await timed(
+      forwarder.forward(`http://127.0.0.1:${port}/listen`, payload()),
+    );
+    expect(value).toEqual({ ok: false, reason: 'refused', attempts: 2 });
+    expect(ms).toBeLessThan(TIMEOUT_MS);
+  });
+
+  it('retries a connection reset before any response once, with the same event_id', async () => {
+    target.behave({ kind: 'reset-once' });
+    const p = payload();
+    const result = await forwarder.forward(`${target.url}/listen`, p);
+    expect(result).toEqual({ ok: true, status: 200, attempts: 2 });
+    expect(target.received.map((r) => (r.body as ForwardPayload).event_id)).toEqual([
+      p.event_id,
+      p.event_id,
+    ]);
+    expect(target.received[1]?.body).toEqual(target.received[0]?.body);
+  });
+
+  it('gives up with reset when the retry is reset too', async () => {
+    target.behave({ kind: 'reset' });
+    const result = await forwarder.forward(`${target.url}/listen`, payload());
+    expect(result).toEqual({ ok: false, reason: 'reset', attempts: 2 });
+    expect(target.received).toHaveLength(2);
+  });
+
+  it('reports reset, without retrying, when the connection breaks mid-response', async () => {
+    target.behave({ kind: 'reset-mid-body' });
+    const result = await forwarder.forward(`${target.url}/listen`, payload());
+    expect(result).toEqual({ ok: false, reason: 'reset', attempts: 1 });
+    expect(target.received).toHaveLength(1);
+  });
+
+  it('reports timeout for a target that hangs, within the timeout', async () => {
+    target.behave({ kind: 'hang' });
+    const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
+    expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  });
+
+  it('reports timeout for a 200 whose body never ends, within the timeout', async () => {
+    target.behave({ kind: 'endless-body' });
+    const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
+    expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
+    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  });
+
+  it('reports body_too_large for an answer over the limit', async () => {
+    const big = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(Buffer.alloc(MAX_RESPONSE_BYTES + 1, 'x')));
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = big.address() as AddressInfo;
+      const result = await forwarder.forward(`http://127.0.0.1:${port}/listen`, payload());
+      expect(result).toEqual({ ok: false, reason: 'body_too_large', attempts: 1 });
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
+  });
+
+  it('keeps working after failures: the pool recovers', async () => {
+    target.behave({ kind: 'reset-mid-body' });
+    await forwarder.forward(`${target.url}/listen`, payload());
+    target.behave({ kind: 'status', status: 204 });
+    expect(await forwarder.forward(`${target.url}/listen`, payload())).toEqual({
+      ok: true,
+      status: 204,
+      attempts: 1,
+    });
+  });
+});
+
+describe('failureReason', () => {
+  it.each([
+    [{ code: 'ECONNREFUSED' }, 'refused'],
+    [{ code: 'ECONNRESET' }, 'reset'],
+    [{ code: 'UND_ERR_SOCKET' }, 'reset'],
+    [{ code: 'UND_ERR_HEADERS_TIMEOUT' }, 'timeout'],
+    [{ code: 'UND_ERR_BODY_TIMEOUT' }, 'timeout'],
+    [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'timeout'],
+    [{ name: 'TimeoutError' }, 'timeout'],
+    [{ code: 'ENOTFOUND' }, 'dns'],
+    [{ code: 'EHOSTUNREACH' }, 'unreachable'],
+    [{ code: 'UND_ERR_SOCKET', cause: { code: 'ECONNRESET' } }, 'reset'],
+    [{ code: 'SOMETHING', cause: { code: 'ECONNREFUSED' } }, 'refused'],
+    [new Error('boom'), 'error'],
+    [undefined, 'error'],
+  ])('%o → %s', (err, reason) => {
+    expect(failureReason(err)).toBe(reason);
+  });
+});
