@@ -1,0 +1,109 @@
+/**
+ * A/B comparison of Echonet builds (`tsx bench/compare.ts base=dist/cli.js try=/tmp/x/cli.js`):
+ * starts each build on its own copy of the same registry, then measures them in interleaved
+ * rounds, so a change to src/ can be judged on a noisy machine before it lands. CPU time per
+ * request (from /proc) is the steadiest figure; req/s is the best round, latencies its median.
+ *
+ *   --workload wake|follow   (wake)     --connections N   (32)
+ *   --phrases N              (1)        --rounds N        (3)
+ *   --duration S             (3)
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadResult } from './load.js';
+import {
+  API_KEY,
+  cpuSeconds,
+  runLoad,
+  startEchonet,
+  startStub,
+  type Echonet,
+} from './lib/procs.js';
+import { seedRegistry, syntheticRegistry } from './lib/registry.js';
+import { primeBody, SOURCES, type Workload } from './lib/workload.js';
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    workload: { type: 'string', default: 'wake' },
+    connections: { type: 'string', default: '32' },
+    phrases: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+  },
+});
+const workload = opts.workload as Workload;
+if (workload !== 'wake' && workload !== 'follow') throw new Error('--workload is wake or follow');
+const builds = positionals.map((arg) => {
+  const eq = arg.indexOf('=');
+  return eq > 0
+    ? { label: arg.slice(0, eq), cli: resolve(arg.slice(eq + 1)) }
+    : { label: arg, cli: resolve(arg) };
+});
+if (builds.length === 0) throw new Error('usage: compare.ts label=path/to/cli.js ...');
+
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
+const work = mkdtempSync(join(tmpdir(), 'echonet-compare-'));
+const stub = await startStub();
+const running: Echonet[] = [];
+try {
+  const seed = join(work, 'seed.db');
+  seedRegistry(seed, syntheticRegistry(Number(opts.phrases), stub.url));
+  for (const [i, b] of builds.entries()) {
+    const db = join(work, `${i}.db`);
+    copyFileSync(seed, db);
+    const e = await startEchonet({ dbPath: db, cli: b.cli });
+    running.push(e);
+    if (workload === 'follow') {
+      for (let s = 0; s < SOURCES; s++) {
+        await fetch(`${e.url}/text`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+          body: primeBody(s),
+        });
+      }
+    }
+  }
+  const results = builds.map(() => [] as (LoadResult & { cpuUs: number })[]);
+  for (let round = 0; round < Number(opts.rounds); round++) {
+    for (const [i, e] of running.entries()) {
+      const cpu0 = cpuSeconds(e.pid);
+      const r = await runLoad({
+        url: e.url,
+        apiKey: API_KEY,
+        workload,
+        stubUrl: stub.url,
+        connections: Number(opts.connections),
+        warmupS: 1,
+        durationS: Number(opts.duration),
+      });
+      const cpuUs = ((cpuSeconds(e.pid) - cpu0) * 1e6) / r.allRequests;
+      results[i]!.push({ ...r, cpuUs });
+      process.stderr.write(
+        `${builds[i]!.label} round ${round + 1}: ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(0)} CPU µs/req\n`,
+      );
+    }
+  }
+  console.log(
+    `\n${workload}, ${opts.phrases} phrases, concurrency ${opts.connections}, ${opts.rounds} rounds\n`,
+  );
+  console.log(
+    '| build | best req/s | median CPU µs/req | median p50 ms | median p99 ms | failures |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const [i, b] of builds.entries()) {
+    const rs = results[i]!;
+    console.log(
+      `| ${b.label} | ${Math.max(...rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuUs)).toFixed(0)} | ` +
+        `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${rs.reduce((n, r) => n + r.failures, 0)} |`,
+    );
+  }
+} finally {
+  for (const e of running) await e.stop();
+  await stub.stop();
+  rmSync(work, { recursive: true, force: true });
+}
