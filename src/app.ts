@@ -2,30 +2,43 @@
  * buildApp(config, deps) → a Fastify instance that is ready but not listening. Only the CLI's
  * `serve` listens; tests build as many apps as they like and talk to them with inject().
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { registerAccess, SECURITY_HEADERS } from './http/access.js';
 import { registerAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { sessionRoutes } from './http/sessions.js';
+import { registerTargetHostGuard } from './http/target-hosts.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
 import { TextHandler } from './routing/text-handler.js';
+import { registrationPolicy } from './registration.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** Never written to a log, whatever logs a request or its headers. */
+export const LOG_REDACT = [
+  'req.headers["x-api-key"]',
+  'req.headers["x-admin-key"]',
+  'req.headers.authorization',
+  'headers["x-api-key"]',
+  'headers["x-admin-key"]',
+  'headers.authorization',
+];
+
 export interface AppDeps {
   readonly store: Store;
   readonly clock?: Clock;
   /** Defaults to an undici forwarder with the configured timeout, closed with the app. */
   readonly forwarder?: Forwarder;
-  /** Pino options or false; defaults to JSON logs at the configured level. */
+  /** Pino options (merged over the defaults; redaction always applies) or false. */
   readonly logger?: boolean | Record<string, unknown>;
   /** How often to look for registry changes made by other processes. */
   readonly watchIntervalMs?: number;
@@ -35,19 +48,42 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const { store } = deps;
   const clock = deps.clock ?? systemClock;
   const forwarder =
-    deps.forwarder ?? createForwarder({ timeoutMs: Math.round(config.httpTimeoutS * 1000) });
+    deps.forwarder ??
+    createForwarder({
+      timeoutMs: Math.round(config.httpTimeoutS * 1000),
+      connectionsPerTarget: config.targetMaxInflight,
+    });
 
   const app = Fastify({
-    logger: deps.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers["x-api-key"]', 'req.headers["x-admin-key"]'],
-    },
+    logger:
+      deps.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            ...(typeof deps.logger === 'object' && deps.logger),
+            redact: LOG_REDACT,
+          },
+    // X-Forwarded-For counts only when it comes from a proxy named in ECHONET_TRUST_PROXY.
+    trustProxy: config.trustProxy === undefined ? false : [...config.trustProxy],
     bodyLimit: BODY_LIMIT_BYTES,
     // One line per request would dominate the hot path; decisions are logged where they matter.
     logController: new LogController({ disableRequestLogging: true }),
     // Bodies are never coerced: a number where text belongs is an error, not "123".
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // Malformed URLs never reach a hook, route or the error handler: answer them in the same shape.
+    frameworkErrors: (error, _request, reply) => {
+      const message =
+        error.code === 'FST_ERR_BAD_URL'
+          ? 'the URL is not validly percent-encoded'
+          : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? 'a path segment is longer than 100 characters'
+            : 'request refused';
+      void (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .headers(SECURITY_HEADERS)
+        .send({ ok: false, error: message });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Every body is JSON; anything else gets 415 with a hint rather than a confusing schema error.
@@ -64,6 +100,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   registerErrorHandling(app);
+  // Headers, allowlist and rate limits first: a refused client never reaches the key check.
+  await registerAccess(app, config);
   registerAuth(app, {
     apiKeys: apiKeysFor(config, store),
     adminKey: config.adminKey,
@@ -76,13 +114,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     match: { fuzzy: config.matchFuzzy, minScore: config.matchMinScore },
     clock,
     forwarder,
+    targetLimits: {
+      maxInflight: config.targetMaxInflight,
+      breakerFailures: config.breakerFailures,
+      breakerCooldownS: config.breakerCooldownS,
+    },
   });
   const reload = () => handler.reload(store.targets.all());
   const stopLocal = store.targets.onChange(reload);
   const stopExternal = store.watchExternalChanges(reload, deps.watchIntervalMs);
 
   await app.register(healthRoutes, { version: VERSION });
-  await app.register(targetRoutes, { targets: store.targets, sessions: handler.sessions });
+  registerTargetHostGuard(app, registrationPolicy(config.targetHosts));
+  await app.register(targetRoutes, {
+    targets: store.targets,
+    sessions: handler.sessions,
+    health: handler.health,
+  });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { sessions: handler.sessions });
 
@@ -94,8 +142,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   return app;
 }
 
-/** The configured key, or the one generated and kept in the database when none is configured. */
+/** True when no key is configured, so Echonet uses (and on first start generates) its own. */
+export function usesGeneratedApiKey(config: Config): boolean {
+  return config.apiKey === undefined && config.apiKeys === undefined;
+}
+
+/**
+ * The configured keys (ECHONET_API_KEY and ECHONET_API_KEYS), or the one generated and kept in the
+ * database when neither is set.
+ */
 export function apiKeysFor(config: Config, store: Store): string[] {
-  if (config.apiKey !== undefined) return [config.apiKey];
-  return [store.secrets.getOrCreate(GENERATED_API_KEY).value];
+  if (usesGeneratedApiKey(config)) return [store.secrets.getOrCreate(GENERATED_API_KEY).value];
+  return [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? [])];
 }

@@ -12,6 +12,7 @@ import { route } from './cli/route.js';
 import { processOutput as io } from './cli/output.js';
 import { loadConfig, type Config } from './config.js';
 import { EchonetError } from './errors.js';
+import { registrationPolicy } from './registration.js';
 import { VERSION } from './version.js';
 
 interface DbOption {
@@ -107,13 +108,15 @@ export function buildCli(): Command {
     .option('--merge', 'keep targets not in the backup')
     .option('-y, --yes', 'do not ask before replacing the registry')
     .option(...dbPathOption)
-    .action(async (file: string, opts: DbOption & { merge?: boolean; yes?: boolean }) =>
-      restore(configFor(opts).dbPath, file, io, {
+    .action(async (file: string, opts: DbOption & { merge?: boolean; yes?: boolean }) => {
+      const config = configFor(opts);
+      return restore(config.dbPath, file, io, {
         merge: opts.merge ?? false,
         yes: opts.yes ?? false,
         confirm,
-      }),
-    );
+        policy: registrationPolicy(config.targetHosts),
+      });
+    });
 
   program
     .command('route')

@@ -7,6 +7,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
+import { DEFAULT_MATCH_OPTIONS } from './routing/matcher.js';
+import {
+  ADDRESS_LIST_ACCEPTS,
+  parseAddressList,
+  parseAddressRule,
+  ruleText,
+  type AddressRule,
+} from './address-list.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -55,6 +63,22 @@ const commaList = (raw: string) =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
+/** A comma list with at least one entry, each accepted by `entry`. */
+const listOf =
+  <T>(entry: (s: string) => T | undefined) =>
+  (raw: string): readonly T[] | undefined => {
+    const items = commaList(raw).map(entry);
+    return items.length > 0 && items.every((i) => i !== undefined) ? (items as T[]) : undefined;
+  };
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** Addresses and ranges (or proxy-addr's keywords) for Fastify's trustProxy; never host names. */
+const proxyEntry = (s: string) => {
+  if (PROXY_KEYWORDS.has(s.toLowerCase())) return s.toLowerCase();
+  const rule = parseAddressRule(s);
+  return rule === undefined || rule.kind === 'host' ? undefined : ruleText(rule);
+};
+
 /** The settings, in the order the docs list them. */
 export const SETTINGS = {
   host: setting({
@@ -79,12 +103,61 @@ export const SETTINGS = {
     fallback: undefined,
     parse: nonEmpty,
   }),
+  apiKeys: setting<readonly string[] | undefined>({
+    env: 'ECHONET_API_KEYS',
+    accepts: 'a comma-separated list of keys (each 32 random characters or more)',
+    description:
+      'More keys accepted as X-API-Key, alongside ECHONET_API_KEY: add the new key, move clients over, then drop the old one.',
+    fallback: undefined,
+    parse: listOf(nonEmpty),
+  }),
   adminKey: setting<string | undefined>({
     env: 'ECHONET_ADMIN_KEY',
     accepts: 'a non-empty string (use 32 random characters or more)',
     description: 'When set, POST /register and DELETE /targets/{name} also need it as X-Admin-Key.',
     fallback: undefined,
     parse: nonEmpty,
+  }),
+  allowlist: setting<readonly AddressRule[] | undefined>({
+    env: 'ECHONET_ALLOWLIST',
+    accepts: ADDRESS_LIST_ACCEPTS,
+    description:
+      'Only these clients may talk to Echonet (others get 403). Host names are resolved at start-up and every minute. Unset: any client.',
+    fallback: undefined,
+    parse: parseAddressList,
+  }),
+  trustProxy: setting<readonly string[] | undefined>({
+    env: 'ECHONET_TRUST_PROXY',
+    accepts:
+      'a comma-separated list of IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)',
+    description:
+      'Reverse proxies whose X-Forwarded-For is believed; the client address is then the one the proxy saw. Unset: the header is ignored.',
+    fallback: undefined,
+    parse: listOf(proxyEntry),
+  }),
+  rateLimitPerMin: setting<number | undefined>({
+    env: 'ECHONET_RATE_LIMIT_PER_MIN',
+    accepts: 'an integer from 1 to 1000000',
+    description:
+      'Requests per minute one client address may make (then 429 with Retry-After). Unset: no limit.',
+    fallback: undefined,
+    parse: integer(1, 1_000_000),
+  }),
+  adminRateLimitPerMin: setting<number | undefined>({
+    env: 'ECHONET_ADMIN_RATE_LIMIT_PER_MIN',
+    accepts: 'an integer from 1 to 1000000',
+    description:
+      'Requests per minute one client address may make to the admin routes (POST /register, DELETE /targets/{name}), counted apart from ECHONET_RATE_LIMIT_PER_MIN. Unset: they share the general limit.',
+    fallback: undefined,
+    parse: integer(1, 1_000_000),
+  }),
+  targetHosts: setting<readonly AddressRule[] | undefined>({
+    env: 'ECHONET_TARGET_HOSTS',
+    accepts: ADDRESS_LIST_ACCEPTS,
+    description:
+      'Hosts a target base_url may name (names are compared as written, not resolved). Unset: any host.',
+    fallback: undefined,
+    parse: parseAddressList,
   }),
   dbPath: setting({
     env: 'ECHONET_DB_PATH',
@@ -121,6 +194,30 @@ export const SETTINGS = {
     fallback: 3.0,
     parse: decimal(0, 300, { exclusiveMin: true }),
   }),
+  targetMaxInflight: setting({
+    env: 'ECHONET_TARGET_MAX_INFLIGHT',
+    accepts: 'an integer from 1 to 10000',
+    description:
+      'Most forwards to one target at once (and connections to it); more fail at once with reason target_busy.',
+    fallback: 32,
+    parse: integer(1, 10_000),
+  }),
+  breakerFailures: setting({
+    env: 'ECHONET_BREAKER_FAILURES',
+    accepts: 'an integer from 0 to 1000 (0 turns the breaker off)',
+    description:
+      'Consecutive failed forwards after which a target is skipped (reason target_unavailable) for the cool-down.',
+    fallback: 5,
+    parse: integer(0, 1000),
+  }),
+  breakerCooldownS: setting({
+    env: 'ECHONET_BREAKER_COOLDOWN_S',
+    accepts: 'a number of seconds greater than 0 and at most 3600',
+    description:
+      'How long a failing target is skipped before one request probes it again; success resumes forwarding.',
+    fallback: 10,
+    parse: decimal(0, 3600, { exclusiveMin: true }),
+  }),
   logLevel: setting<LogLevel>({
     env: 'ECHONET_LOG_LEVEL',
     accepts: `one of ${LOG_LEVELS.join(', ')}`,
@@ -132,14 +229,15 @@ export const SETTINGS = {
     env: 'ECHONET_MATCH_FUZZY',
     accepts: 'true or false',
     description: 'Accept misheard wake phrases (close spelling or same sound).',
-    fallback: true,
+    fallback: DEFAULT_MATCH_OPTIONS.fuzzy,
     parse: boolean,
   }),
   matchMinScore: setting({
     env: 'ECHONET_MATCH_MIN_SCORE',
     accepts: 'a number from 0 to 1',
     description: 'Fuzzy matches scoring below this are ignored.',
-    fallback: 0.8,
+    // Tuned on test/fixtures/utterances.jsonl: at 0.8 "hey doormat" wakes "hey doorman".
+    fallback: DEFAULT_MATCH_OPTIONS.minScore,
     parse: decimal(0, 1),
   }),
 };

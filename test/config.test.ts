@@ -51,10 +51,18 @@ describe('loadConfig', () => {
     ['ECHONET_PORT', 'abc', /ECHONET_PORT="abc" is invalid: expected an integer from 0 to 65535/],
     ['ECHONET_PORT', '70000', /ECHONET_PORT/],
     ['ECHONET_PORT', '80.5', /ECHONET_PORT/],
-    ['ECHONET_HTTP_TIMEOUT_S', '-1', /ECHONET_HTTP_TIMEOUT_S="-1" is invalid: expected a number of seconds/],
+    [
+      'ECHONET_HTTP_TIMEOUT_S',
+      '-1',
+      /ECHONET_HTTP_TIMEOUT_S="-1" is invalid: expected a number of seconds/,
+    ],
     ['ECHONET_HTTP_TIMEOUT_S', '0', /ECHONET_HTTP_TIMEOUT_S/],
     ['ECHONET_SESSION_TIMEOUT_S', 'soon', /ECHONET_SESSION_TIMEOUT_S/],
-    ['ECHONET_LOG_LEVEL', 'loud', /ECHONET_LOG_LEVEL="loud" is invalid: expected one of fatal, error/],
+    [
+      'ECHONET_LOG_LEVEL',
+      'loud',
+      /ECHONET_LOG_LEVEL="loud" is invalid: expected one of fatal, error/,
+    ],
     ['ECHONET_FORWARD_STRIP_TRIGGER', 'maybe', /expected true or false/],
     ['ECHONET_DB_PATH', '  ', /ECHONET_DB_PATH/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
@@ -82,7 +90,13 @@ describe('loadConfig', () => {
   it('ships a .env.example generated from the settings table', () => {
     const shipped = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     expect(shipped).toBe(envExample());
-    for (const name of ['ECHONET_HOST', 'ECHONET_PORT', 'ECHONET_API_KEY', 'ECHONET_ADMIN_KEY', 'ECHONET_DB_PATH']) {
+    for (const name of [
+      'ECHONET_HOST',
+      'ECHONET_PORT',
+      'ECHONET_API_KEY',
+      'ECHONET_ADMIN_KEY',
+      'ECHONET_DB_PATH',
+    ]) {
       expect(shipped).toContain(`# ${name}=`);
     }
   });

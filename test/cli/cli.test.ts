@@ -12,8 +12,16 @@ const dir = tempDir();
 function seeded(): string {
   const db = tempDbPath(dir);
   const store = openStore(db);
-  store.targets.upsert({ name: 'astraea', baseUrl: 'http://astraea.local:9001', phrases: ['hey astraea', 'hello astraea'] });
-  store.targets.upsert({ name: 'echobell', baseUrl: 'http://echobell.local:9000/', phrases: ['hey echo'] });
+  store.targets.upsert({
+    name: 'astraea',
+    baseUrl: 'http://astraea.local:9001',
+    phrases: ['hey astraea', 'hello astraea'],
+  });
+  store.targets.upsert({
+    name: 'echobell',
+    baseUrl: 'http://echobell.local:9000/',
+    phrases: ['hey echo'],
+  });
   store.close();
   return db;
 }
@@ -50,9 +58,13 @@ describe('echonet migrate', () => {
     raw.prepare("INSERT INTO schema_version VALUES (12, datetime('now'))").run();
     raw.close();
     for (const args of [['migrate', '--migrate'], ['inspect'], ['backup'], ['serve']]) {
-      const res = await runCli([...args, '--db-path', db], { env: { ECHONET_PORT: '0', ECHONET_HOST: '127.0.0.1' } });
+      const res = await runCli([...args, '--db-path', db], {
+        env: { ECHONET_PORT: '0', ECHONET_HOST: '127.0.0.1' },
+      });
       expect(res.code).toBe(1);
-      expect(res.stderr).toContain('echonet: database schema version 12 is newer than this Echonet understands (4)');
+      expect(res.stderr).toContain(
+        'echonet: database schema version 12 is newer than this Echonet understands (4)',
+      );
     }
   });
 
@@ -98,8 +110,18 @@ describe('echonet backup and restore', () => {
       source_db: expect.stringContaining(db.split('/').pop() as string),
       target_count: 2,
       targets: [
-        { name: 'astraea', base_url: 'http://astraea.local:9001', listen_url: 'http://astraea.local:9001/listen', phrases: ['hey astraea', 'hello astraea'] },
-        { name: 'echobell', base_url: 'http://echobell.local:9000/', listen_url: 'http://echobell.local:9000/listen', phrases: ['hey echo'] },
+        {
+          name: 'astraea',
+          base_url: 'http://astraea.local:9001',
+          listen_url: 'http://astraea.local:9001/listen',
+          phrases: ['hey astraea', 'hello astraea'],
+        },
+        {
+          name: 'echobell',
+          base_url: 'http://echobell.local:9000/',
+          listen_url: 'http://echobell.local:9000/listen',
+          phrases: ['hey echo'],
+        },
       ],
     });
 
@@ -119,7 +141,12 @@ describe('echonet backup and restore', () => {
   it('replaces only with --yes (no terminal to ask), and --merge keeps the others', async () => {
     const db = seeded();
     const file = `${dir}/one-${Date.now()}.json`;
-    writeFileSync(file, JSON.stringify({ targets: [{ name: 'Doorman', base_url: 'http://d:1', phrases: ['hey doorman'] }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        targets: [{ name: 'Doorman', base_url: 'http://d:1', phrases: ['hey doorman'] }],
+      }),
+    );
 
     const refused = await runCli(['restore', file, '--db-path', db]);
     expect(refused.code).toBe(1);
@@ -145,11 +172,31 @@ describe('echonet backup and restore', () => {
     ['missing file', null, /cannot read backup/],
     ['bad JSON', '{"targets": [', /is not valid JSON/],
     ['no targets array', '{"target": []}', /has no "targets" array/],
-    ['wrong entry shape', '{"targets": [{"name": 1}]}', /targets\[0\] must be an object with string name/],
-    ['invalid name', '{"targets": [{"name": "bad name", "base_url": "http://a:1", "phrases": []}]}', /targets\[0\]\.name must be 1-32/],
-    ['bad url', '{"targets": [{"name": "a", "base_url": "file:///etc", "phrases": []}]}', /targets\[0\]\.base_url must use http or https/],
-    ['duplicate names', '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": []}, {"name": "A", "base_url": "http://a:1", "phrases": []}]}', /repeats target 'a'/],
-    ['shared phrase', '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": ["hey you"]}, {"name": "b", "base_url": "http://a:1", "phrases": ["Hey  You"]}]}', /already registered by target 'a'|collides/],
+    [
+      'wrong entry shape',
+      '{"targets": [{"name": 1}]}',
+      /targets\[0\] must be an object with string name/,
+    ],
+    [
+      'invalid name',
+      '{"targets": [{"name": "bad name", "base_url": "http://a:1", "phrases": []}]}',
+      /targets\[0\]\.name must be 1-32/,
+    ],
+    [
+      'bad url',
+      '{"targets": [{"name": "a", "base_url": "file:///etc", "phrases": []}]}',
+      /targets\[0\]\.base_url must use http or https/,
+    ],
+    [
+      'duplicate names',
+      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": []}, {"name": "A", "base_url": "http://a:1", "phrases": []}]}',
+      /repeats target 'a'/,
+    ],
+    [
+      'shared phrase',
+      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": ["hey you"]}, {"name": "b", "base_url": "http://a:1", "phrases": ["Hey  You"]}]}',
+      /already registered by target 'a'|collides/,
+    ],
   ])('refuses a backup with %s and leaves the database alone', async (_label, content, message) => {
     const db = seeded();
     const file = `${dir}/bad-${Math.random()}.json`;
@@ -171,9 +218,13 @@ describe('echonet route', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('mode:       session_open');
     expect(res.stdout).toContain('routed_to:  astraea');
-    expect(res.stdout).toMatch(/match: +"Hey, Astraea" ~ "hey astraea" \[0, 12\) score 1\.000 \(exact\)/);
+    expect(res.stdout).toMatch(
+      /match: +"Hey, Astraea" ~ "hey astraea" \[0, 12\) score 1\.000 \(exact\)/,
+    );
     expect(res.stdout).toContain(`forwards:   "Who's at the door?"`);
-    const json = JSON.parse((await runCli(['route', 'nothing here', '--json', '--db-path', db])).stdout);
+    const json = JSON.parse(
+      (await runCli(['route', 'nothing here', '--json', '--db-path', db])).stdout,
+    );
     expect(json).toMatchObject({ mode: 'idle', routed_to: null, match: null });
   });
 });

@@ -25,7 +25,11 @@ async function setup(env: Record<string, string> = {}): Promise<TestApp> {
 }
 
 async function say(t: TestApp, text: string, extra: Record<string, unknown> = {}) {
-  const res = await t.request({ method: 'POST', url: '/text', payload: { source_id: 'door', text, ...extra } });
+  const res = await t.request({
+    method: 'POST',
+    url: '/text',
+    payload: { source_id: 'door', text, ...extra },
+  });
   expect(res.statusCode).toBe(200);
   return res.json();
 }
@@ -33,15 +37,34 @@ async function say(t: TestApp, text: string, extra: Record<string, unknown> = {}
 describe('routing end to end', () => {
   it('opens a session on a wake phrase and forwards the rest with every payload field', async () => {
     const t = await setup();
-    const res = await say(t, "Hey Astraea, who's at the door?", { room: 'hall', ts: 1_700_000_000.5, confidence: 0.92 });
+    const res = await say(t, "Hey Astraea, who's at the door?", {
+      room: 'hall',
+      ts: 1_700_000_000.5,
+      confidence: 0.92,
+    });
     expect(res).toEqual({
       handled: true,
       routed_to: 'astraea',
       mode: 'session_open',
-      session: { id: expect.any(String), target: 'astraea', source_id: 'door', room: 'hall', last_ts: 1_700_000_000.5, expires_in_s: 25 },
+      session: {
+        id: expect.any(String),
+        target: 'astraea',
+        source_id: 'door',
+        room: 'hall',
+        last_ts: 1_700_000_000.5,
+        expires_in_s: 25,
+      },
       forwarded: true,
       reason: 'trigger_phrase:hey astraea',
-      match: { phrase: 'hey astraea', target: 'astraea', matched_text: 'Hey Astraea', start: 0, end: 11, score: 1, exact: true },
+      match: {
+        phrase: 'hey astraea',
+        target: 'astraea',
+        matched_text: 'Hey Astraea',
+        start: 0,
+        end: 11,
+        score: 1,
+        exact: true,
+      },
       event_id: expect.any(String),
     });
     const [got] = await astraea.waitFor(1);
@@ -65,9 +88,18 @@ describe('routing end to end', () => {
     const t = await setup();
     const open = await say(t, 'hey astraea turn on the porch light');
     const cont = await say(t, 'and the hallway too');
-    expect(cont).toMatchObject({ mode: 'session_continue', routed_to: 'astraea', reason: 'session_active', forwarded: true });
+    expect(cont).toMatchObject({
+      mode: 'session_continue',
+      routed_to: 'astraea',
+      reason: 'session_active',
+      forwarded: true,
+    });
     expect(cont.session.id).toBe(open.session.id);
-    expect(astraea.received[1]?.body).toMatchObject({ mode: 'open_listen', text: 'and the hallway too', session_id: open.session.id });
+    expect(astraea.received[1]?.body).toMatchObject({
+      mode: 'open_listen',
+      text: 'and the hallway too',
+      session_id: open.session.id,
+    });
 
     const sw = await say(t, 'Hello echo bell, ring twice');
     expect(sw).toMatchObject({ mode: 'session_switch', routed_to: 'echobell', forwarded: true });
@@ -90,7 +122,13 @@ describe('routing end to end', () => {
       event_id: null,
     });
     const idle = await say(t, 'is anyone there');
-    expect(idle).toMatchObject({ handled: false, mode: 'idle', reason: 'no_trigger_no_session', forwarded: false, session: null });
+    expect(idle).toMatchObject({
+      handled: false,
+      mode: 'idle',
+      reason: 'no_trigger_no_session',
+      forwarded: false,
+      session: null,
+    });
     expect(echobell.received).toHaveLength(2);
     expect(astraea.received).toHaveLength(2);
   });
@@ -111,16 +149,39 @@ describe('routing end to end', () => {
 
   it('keeps sources apart', async () => {
     const t = await setup();
-    await t.request({ method: 'POST', url: '/text', payload: { source_id: 'door', text: 'hey astraea' } });
-    await t.request({ method: 'POST', url: '/text', payload: { source_id: 'kitchen', text: 'hey echo' } });
-    const door = await t.request({ method: 'POST', url: '/text', payload: { source_id: 'door', text: 'who is it' } });
-    const kitchen = await t.request({ method: 'POST', url: '/text', payload: { source_id: 'kitchen', text: 'timer ten minutes' } });
-    const garage = await t.request({ method: 'POST', url: '/text', payload: { source_id: 'garage', text: 'open up' } });
+    await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'door', text: 'hey astraea' },
+    });
+    await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'kitchen', text: 'hey echo' },
+    });
+    const door = await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'door', text: 'who is it' },
+    });
+    const kitchen = await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'kitchen', text: 'timer ten minutes' },
+    });
+    const garage = await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'garage', text: 'open up' },
+    });
     expect(door.json()).toMatchObject({ routed_to: 'astraea', mode: 'session_continue' });
     expect(kitchen.json()).toMatchObject({ routed_to: 'echobell', mode: 'session_continue' });
     expect(garage.json()).toMatchObject({ mode: 'idle' });
     const sessions = (await t.request({ method: 'GET', url: '/sessions' })).json().sessions;
-    expect(sessions.map((s: { source_id: string }) => s.source_id).sort()).toEqual(['door', 'kitchen']);
+    expect(sessions.map((s: { source_id: string }) => s.source_id).sort()).toEqual([
+      'door',
+      'kitchen',
+    ]);
   });
 
   it('respects word boundaries and picks the earliest phrase', async () => {
@@ -148,7 +209,11 @@ describe('routing end to end', () => {
 
   it('previews a decision without forwarding or touching sessions', async () => {
     const t = await setup();
-    const res = await t.request({ method: 'POST', url: '/route/preview', payload: { text: 'Hey Astraea, status?' } });
+    const res = await t.request({
+      method: 'POST',
+      url: '/route/preview',
+      payload: { text: 'Hey Astraea, status?' },
+    });
     expect(res.json()).toEqual({
       ok: true,
       handled: true,
@@ -173,7 +238,12 @@ describe('forwarding failures', () => {
     const started = Date.now();
     const res = await say(t, 'hey ghost are you there');
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(res).toMatchObject({ handled: true, mode: 'session_open', forwarded: false, reason: 'forward_failed:refused' });
+    expect(res).toMatchObject({
+      handled: true,
+      mode: 'session_open',
+      forwarded: false,
+      reason: 'forward_failed:refused',
+    });
     expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toHaveLength(1);
   });
 
@@ -183,7 +253,11 @@ describe('forwarding failures', () => {
     broken.behave({ kind: 'status', status: 500 });
     await register(t, 'broken', broken.url, ['hey broken']);
     const res = await say(t, 'hey broken');
-    expect(res).toMatchObject({ forwarded: false, reason: 'forward_failed:status_500', mode: 'session_open' });
+    expect(res).toMatchObject({
+      forwarded: false,
+      reason: 'forward_failed:status_500',
+      mode: 'session_open',
+    });
     await broken.close();
   });
 

@@ -11,7 +11,10 @@ const dir = tempDir();
 async function call(url: string, method: string, path: string, body?: unknown) {
   const res = await fetch(url + path, {
     method,
-    headers: { 'x-api-key': KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      'x-api-key': KEY,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -23,7 +26,10 @@ describe('echonet serve', () => {
     const target = await startRecordingTarget();
     const server = await startServer({ ECHONET_DB_PATH: db, ECHONET_API_KEY: KEY });
     try {
-      expect((await call(server.url, 'POST', '/text', { source_id: 's', text: 'hey astraea hi' })).body.mode).toBe('idle');
+      expect(
+        (await call(server.url, 'POST', '/text', { source_id: 's', text: 'hey astraea hi' })).body
+          .mode,
+      ).toBe('idle');
 
       // Another process (here: a second connection, as the CLI would use) registers a target.
       const other = openStore(db);
@@ -34,10 +40,14 @@ describe('echonet serve', () => {
       let mode = 'idle';
       while (mode === 'idle' && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
-        mode = (await call(server.url, 'POST', '/route/preview', { text: 'hey astraea hi' })).body.mode as string;
+        mode = (await call(server.url, 'POST', '/route/preview', { text: 'hey astraea hi' })).body
+          .mode as string;
       }
       expect(mode).toBe('session_open');
-      const res = await call(server.url, 'POST', '/text', { source_id: 's', text: 'hey astraea hi' });
+      const res = await call(server.url, 'POST', '/text', {
+        source_id: 's',
+        text: 'hey astraea hi',
+      });
       expect(res.body).toMatchObject({ routed_to: 'astraea', forwarded: true });
 
       // A restore by the CLI while the server runs replaces the registry; the server follows.
@@ -47,7 +57,9 @@ describe('echonet serve', () => {
       const restored = await runCli(['restore', backup, '--yes', '--db-path', db]);
       expect(restored.code, restored.stderr).toBe(0);
       await new Promise((r) => setTimeout(r, 600));
-      expect((await call(server.url, 'POST', '/route/preview', { text: 'hey astraea hi' })).body.mode).toBe('idle');
+      expect(
+        (await call(server.url, 'POST', '/route/preview', { text: 'hey astraea hi' })).body.mode,
+      ).toBe('idle');
       expect((await call(server.url, 'GET', '/sessions')).body.sessions).toEqual([]);
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);
@@ -58,7 +70,11 @@ describe('echonet serve', () => {
   it('keeps targets across a restart and stops cleanly on SIGINT', async () => {
     const db = tempDbPath(dir);
     const first = await startServer({ ECHONET_DB_PATH: db, ECHONET_API_KEY: KEY });
-    const reg = await call(first.url, 'POST', '/register', { name: 'astraea', base_url: 'http://127.0.0.1:9', phrases: ['hey astraea'] });
+    const reg = await call(first.url, 'POST', '/register', {
+      name: 'astraea',
+      base_url: 'http://127.0.0.1:9',
+      phrases: ['hey astraea'],
+    });
     expect(reg.status).toBe(200);
     expect(await first.stop('SIGINT')).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
@@ -66,7 +82,13 @@ describe('echonet serve', () => {
     const second = await startServer({ ECHONET_DB_PATH: db, ECHONET_API_KEY: KEY });
     const list = await call(second.url, 'GET', '/targets');
     expect(list.body.targets).toEqual([
-      { name: 'astraea', base_url: 'http://127.0.0.1:9', listen_url: 'http://127.0.0.1:9/listen', phrases: ['hey astraea'] },
+      {
+        name: 'astraea',
+        base_url: 'http://127.0.0.1:9',
+        listen_url: 'http://127.0.0.1:9/listen',
+        phrases: ['hey astraea'],
+        health: expect.objectContaining({ consecutive_failures: 0 }),
+      },
     ]);
     expect(await second.stop('SIGTERM')).toBe(0);
   });
@@ -76,12 +98,17 @@ describe('echonet serve', () => {
     const first = await startServer({ ECHONET_DB_PATH: db });
     const printed = /\n {4}([A-Za-z0-9_-]{43})\n/.exec(first.output())?.[1];
     expect(printed).toBeDefined();
-    const health = await fetch(`${first.url}/targets`, { headers: { 'x-api-key': printed as string } });
+    const health = await fetch(`${first.url}/targets`, {
+      headers: { 'x-api-key': printed as string },
+    });
     expect(health.status).toBe(200);
     await first.stop();
     const second = await startServer({ ECHONET_DB_PATH: db });
     expect(second.output()).not.toContain(printed as string);
-    expect((await fetch(`${second.url}/targets`, { headers: { 'x-api-key': printed as string } })).status).toBe(200);
+    expect(
+      (await fetch(`${second.url}/targets`, { headers: { 'x-api-key': printed as string } }))
+        .status,
+    ).toBe(200);
     await second.stop();
     const shown = await runCli(['api-key', '--db-path', db]);
     expect(shown.stdout.trim()).toBe(printed);
@@ -89,11 +116,22 @@ describe('echonet serve', () => {
 
   it('refuses to start on bad configuration with one clear line', async () => {
     for (const [name, value, expected] of [
-      ['ECHONET_PORT', 'abc', 'echonet: ECHONET_PORT="abc" is invalid: expected an integer from 0 to 65535'],
+      [
+        'ECHONET_PORT',
+        'abc',
+        'echonet: ECHONET_PORT="abc" is invalid: expected an integer from 0 to 65535',
+      ],
       ['ECHONET_HTTP_TIMEOUT_S', '-1', 'echonet: ECHONET_HTTP_TIMEOUT_S="-1" is invalid'],
-      ['ECHONET_LOG_LEVEL', 'chatty', 'echonet: ECHONET_LOG_LEVEL="chatty" is invalid: expected one of'],
+      [
+        'ECHONET_LOG_LEVEL',
+        'chatty',
+        'echonet: ECHONET_LOG_LEVEL="chatty" is invalid: expected one of',
+      ],
     ] as const) {
-      const res = await runCli(['serve'], { env: { [name]: value, ECHONET_DB_PATH: tempDbPath(dir) }, cwd: dir });
+      const res = await runCli(['serve'], {
+        env: { [name]: value, ECHONET_DB_PATH: tempDbPath(dir) },
+        cwd: dir,
+      });
       expect(res.code).toBe(1);
       expect(res.stderr.trim().split('\n')).toHaveLength(1);
       expect(res.stderr).toContain(expected);

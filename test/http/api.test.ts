@@ -1,12 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_KEY, API_KEY, register, startTestApp } from '../helpers/app.js';
 
+/** A target's forwarding health before anything was forwarded to it (see target-health.test.ts). */
+const NEW_HEALTH = {
+  last_ok_at: null,
+  last_error: null,
+  last_error_at: null,
+  consecutive_failures: 0,
+  breaker: 'closed',
+  in_flight: 0,
+};
+
 describe('GET /health', () => {
   it('answers without a key', async () => {
     const t = await startTestApp();
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ ok: true, service: 'echonet', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(res.json()).toEqual({
+      ok: true,
+      service: 'echonet',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
   });
 });
 
@@ -24,7 +38,11 @@ describe('API key', () => {
     const missing = await t.app.inject({ method: method as 'GET', url });
     expect(missing.statusCode).toBe(401);
     expect(missing.json()).toEqual({ ok: false, error: 'missing X-API-Key header' });
-    const wrong = await t.app.inject({ method: method as 'GET', url, headers: { 'x-api-key': 'nope' } });
+    const wrong = await t.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { 'x-api-key': 'nope' },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json()).toEqual({ ok: false, error: 'invalid API key' });
     expect(wrong.body).not.toContain(API_KEY);
@@ -34,9 +52,17 @@ describe('API key', () => {
     const t = await startTestApp({ ECHONET_API_KEY: '' });
     const stored = t.store.secrets.get('api_key');
     expect(stored).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const ok = await t.app.inject({ method: 'GET', url: '/targets', headers: { 'x-api-key': stored as string } });
+    const ok = await t.app.inject({
+      method: 'GET',
+      url: '/targets',
+      headers: { 'x-api-key': stored as string },
+    });
     expect(ok.statusCode).toBe(200);
-    const old = await t.app.inject({ method: 'GET', url: '/targets', headers: { 'x-api-key': API_KEY } });
+    const old = await t.app.inject({
+      method: 'GET',
+      url: '/targets',
+      headers: { 'x-api-key': API_KEY },
+    });
     expect(old.statusCode).toBe(401);
   });
 });
@@ -47,9 +73,19 @@ describe('admin key', () => {
   it('guards register and delete when configured: 401 missing, 403 wrong', async () => {
     const t = await startTestApp({ ECHONET_ADMIN_KEY: ADMIN_KEY });
     const headers = { 'x-api-key': API_KEY };
-    const missing = await t.app.inject({ method: 'POST', url: '/register', headers, payload: body });
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/register',
+      headers,
+      payload: body,
+    });
     expect(missing.statusCode).toBe(401);
-    const wrong = await t.app.inject({ method: 'POST', url: '/register', headers: { ...headers, 'x-admin-key': 'x' }, payload: body });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/register',
+      headers: { ...headers, 'x-admin-key': 'x' },
+      payload: body,
+    });
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json()).toEqual({ ok: false, error: 'invalid admin key' });
     const ok = await t.request({ method: 'POST', url: '/register', payload: body });
@@ -62,7 +98,12 @@ describe('admin key', () => {
 
   it('is not needed when not configured', async () => {
     const t = await startTestApp();
-    const res = await t.app.inject({ method: 'POST', url: '/register', headers: { 'x-api-key': API_KEY }, payload: body });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/register',
+      headers: { 'x-api-key': API_KEY },
+      payload: body,
+    });
     expect(res.statusCode).toBe(200);
   });
 });
@@ -73,7 +114,11 @@ describe('POST /register', () => {
     const res = await t.request({
       method: 'POST',
       url: '/register',
-      payload: { name: 'Astraea', base_url: 'http://astraea.local:9001/', phrases: ['  Hey   Astraea ', 'hello astraea'] },
+      payload: {
+        name: 'Astraea',
+        base_url: 'http://astraea.local:9001/',
+        phrases: ['  Hey   Astraea ', 'hello astraea'],
+      },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
@@ -90,25 +135,60 @@ describe('POST /register', () => {
     await register(t, 'astraea', 'http://a:1', ['hey astraea']);
     await register(t, 'ASTRAEA', 'http://b:2', ['hi astraea']);
     const list = (await t.request({ method: 'GET', url: '/targets' })).json();
-    expect(list.targets).toEqual([{ name: 'astraea', base_url: 'http://b:2', listen_url: 'http://b:2/listen', phrases: ['hi astraea'] }]);
+    expect(list.targets).toEqual([
+      {
+        name: 'astraea',
+        base_url: 'http://b:2',
+        listen_url: 'http://b:2/listen',
+        phrases: ['hi astraea'],
+        health: NEW_HEALTH,
+      },
+    ]);
   });
 
   it.each([
     [{ base_url: 'http://a:1', phrases: [] }, 'body.name is required'],
     [{ name: '', base_url: 'http://a:1', phrases: [] }, 'body.name must be at least 1 characters'],
-    [{ name: 'x'.repeat(33), base_url: 'http://a:1', phrases: [] }, 'body.name must be at most 32 characters'],
-    [{ name: 'bad name!', base_url: 'http://a:1', phrases: [] }, "body.name must be 1-32 characters of a-z, 0-9, '_' or '-'"],
+    [
+      { name: 'x'.repeat(33), base_url: 'http://a:1', phrases: [] },
+      'body.name must be at most 32 characters',
+    ],
+    [
+      { name: 'bad name!', base_url: 'http://a:1', phrases: [] },
+      "body.name must be 1-32 characters of a-z, 0-9, '_' or '-'",
+    ],
     [{ name: 42, base_url: 'http://a:1', phrases: [] }, 'body.name must be a string'],
-    [{ name: 'a', base_url: 'not a url', phrases: [] }, 'body.base_url must be an absolute http(s) URL'],
+    [
+      { name: 'a', base_url: 'not a url', phrases: [] },
+      'body.base_url must be an absolute http(s) URL',
+    ],
     [{ name: 'a', base_url: 'ftp://a/', phrases: [] }, 'body.base_url must use http or https'],
-    [{ name: 'a', base_url: 'http://user:pw@a/', phrases: [] }, 'body.base_url must not contain credentials'],
+    [
+      { name: 'a', base_url: 'http://user:pw@a/', phrases: [] },
+      'body.base_url must not contain credentials',
+    ],
     [{ name: 'a', base_url: 'http://a:1' }, 'body.phrases is required'],
     [{ name: 'a', base_url: 'http://a:1', phrases: 'hey a' }, 'body.phrases must be an array'],
-    [{ name: 'a', base_url: 'http://a:1', phrases: Array(33).fill('p') }, 'body.phrases may hold at most 32 items'],
-    [{ name: 'a', base_url: 'http://a:1', phrases: ['x'.repeat(101)] }, 'body.phrases[0] must be at most 100 characters'],
-    [{ name: 'a', base_url: 'http://a:1', phrases: ['ok', '   '] }, 'body.phrases[1] must be 1-100 characters and not blank'],
-    [{ name: 'a', base_url: 'http://a:1', phrases: [''] }, 'body.phrases[0] must be at least 1 characters'],
-    [{ name: 'a', base_url: 'http://a:1', phrases: ['!!!'] }, 'body.phrases[0] ("!!!") has no words Echonet can match'],
+    [
+      { name: 'a', base_url: 'http://a:1', phrases: Array(33).fill('p') },
+      'body.phrases may hold at most 32 items',
+    ],
+    [
+      { name: 'a', base_url: 'http://a:1', phrases: ['x'.repeat(101)] },
+      'body.phrases[0] must be at most 100 characters',
+    ],
+    [
+      { name: 'a', base_url: 'http://a:1', phrases: ['ok', '   '] },
+      'body.phrases[1] must be 1-100 characters and not blank',
+    ],
+    [
+      { name: 'a', base_url: 'http://a:1', phrases: [''] },
+      'body.phrases[0] must be at least 1 characters',
+    ],
+    [
+      { name: 'a', base_url: 'http://a:1', phrases: ['!!!'] },
+      'body.phrases[0] ("!!!") has no words Echonet can match',
+    ],
     [{ name: 'a', base_url: 'http://a:1', phrases: [7] }, 'body.phrases[0] must be a string'],
   ])('rejects %j with 400: %s', async (payload, message) => {
     const t = await startTestApp();
@@ -123,7 +203,11 @@ describe('POST /register', () => {
     const t = await startTestApp();
     await register(t, 'echobell', 'http://e:1', ['hey echo']);
     for (const phrase of ['hey echo', 'HEY  Echo', ' hey echo ']) {
-      const res = await t.request({ method: 'POST', url: '/register', payload: { name: 'astraea', base_url: 'http://a:1', phrases: ['hey astraea', phrase] } });
+      const res = await t.request({
+        method: 'POST',
+        url: '/register',
+        payload: { name: 'astraea', base_url: 'http://a:1', phrases: ['hey astraea', phrase] },
+      });
       expect(res.statusCode).toBe(409);
       expect(res.json().error).toContain("'echobell'");
     }
@@ -134,17 +218,44 @@ describe('POST /register', () => {
 
   it('refuses malformed JSON, wrong content types and oversized bodies', async () => {
     const t = await startTestApp();
-    const bad = await t.request({ method: 'POST', url: '/register', payload: '{"name":', headers: { 'content-type': 'application/json' } });
+    const bad = await t.request({
+      method: 'POST',
+      url: '/register',
+      payload: '{"name":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ ok: false, error: expect.stringContaining('body is not valid JSON') });
-    const empty = await t.request({ method: 'POST', url: '/register', payload: '', headers: { 'content-type': 'application/json' } });
+    expect(bad.json()).toEqual({
+      ok: false,
+      error: expect.stringContaining('body is not valid JSON'),
+    });
+    const empty = await t.request({
+      method: 'POST',
+      url: '/register',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(empty.statusCode).toBe(400);
-    const array = await t.request({ method: 'POST', url: '/register', payload: '[]', headers: { 'content-type': 'application/json' } });
+    const array = await t.request({
+      method: 'POST',
+      url: '/register',
+      payload: '[]',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(array.statusCode).toBe(400);
     expect(array.json().error).toBe('body must be an object');
-    const text = await t.request({ method: 'POST', url: '/register', payload: 'name=a', headers: { 'content-type': 'text/plain' } });
+    const text = await t.request({
+      method: 'POST',
+      url: '/register',
+      payload: 'name=a',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.statusCode).toBe(415);
-    const huge = await t.request({ method: 'POST', url: '/register', payload: { name: 'a', base_url: 'http://a:1', phrases: ['x'.repeat(70_000)] } });
+    const huge = await t.request({
+      method: 'POST',
+      url: '/register',
+      payload: { name: 'a', base_url: 'http://a:1', phrases: ['x'.repeat(70_000)] },
+    });
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toEqual({ ok: false, error: 'request body is too large' });
   });
@@ -160,8 +271,20 @@ describe('GET /targets and DELETE /targets/{name}', () => {
     expect(res.json()).toEqual({
       ok: true,
       targets: [
-        { name: 'astraea', base_url: 'http://a:9001//', listen_url: 'http://a:9001/listen', phrases: ['hey astraea'] },
-        { name: 'echobell', base_url: 'http://e:9000', listen_url: 'http://e:9000/listen', phrases: ['hey echo'] },
+        {
+          name: 'astraea',
+          base_url: 'http://a:9001//',
+          listen_url: 'http://a:9001/listen',
+          phrases: ['hey astraea'],
+          health: NEW_HEALTH,
+        },
+        {
+          name: 'echobell',
+          base_url: 'http://e:9000',
+          listen_url: 'http://e:9000/listen',
+          phrases: ['hey echo'],
+          health: NEW_HEALTH,
+        },
       ],
     });
   });
@@ -204,11 +327,24 @@ describe('sessions endpoints', () => {
   it('list live sessions and end one', async () => {
     const t = await startTestApp();
     await register(t, 'astraea', 'http://127.0.0.1:9', ['hey astraea']);
-    await t.request({ method: 'POST', url: '/text', payload: { source_id: 'door', room: 'hall', text: 'hey astraea hello' } });
+    await t.request({
+      method: 'POST',
+      url: '/text',
+      payload: { source_id: 'door', room: 'hall', text: 'hey astraea hello' },
+    });
     const list = await t.request({ method: 'GET', url: '/sessions' });
     expect(list.json()).toEqual({
       ok: true,
-      sessions: [{ id: expect.any(String), target: 'astraea', source_id: 'door', room: 'hall', last_ts: expect.any(Number), expires_in_s: 25 }],
+      sessions: [
+        {
+          id: expect.any(String),
+          target: 'astraea',
+          source_id: 'door',
+          room: 'hall',
+          last_ts: expect.any(Number),
+          expires_in_s: 25,
+        },
+      ],
     });
     const end = await t.request({ method: 'POST', url: '/sessions/door/end' });
     expect(end.json()).toEqual({ ok: true, ended: true });

@@ -14,7 +14,8 @@ const triggers = compileMatcher(
 );
 const cancel = compileCancelMatcher(['cancel', 'never mind', 'nevermind', 'stop listening']);
 const rules = { triggers, cancel, stripTrigger: true };
-const route = (text: string, session: string | null = null, r = rules) => decide(prepareUtterance(text), session, r);
+const route = (text: string, session: string | null = null, r = rules) =>
+  decide(prepareUtterance(text), session, r);
 
 describe('decide', () => {
   it('opens a session on a trigger phrase and strips it', () => {
@@ -25,11 +26,20 @@ describe('decide', () => {
       reason: 'trigger_phrase:hey astraea',
       forward: { text: "what's the weather?", mode: 'triggered' },
     });
-    expect(d.match).toMatchObject({ phrase: 'hey astraea', start: 0, end: 11, matchedText: 'Hey Astraea', exact: true, score: 1 });
+    expect(d.match).toMatchObject({
+      phrase: 'hey astraea',
+      start: 0,
+      end: 11,
+      matchedText: 'Hey Astraea',
+      exact: true,
+      score: 1,
+    });
   });
 
   it('keeps the text whole when stripping is off', () => {
-    expect(route('Hey Astraea, hi', null, { ...rules, stripTrigger: false }).forward?.text).toBe('Hey Astraea, hi');
+    expect(route('Hey Astraea, hi', null, { ...rules, stripTrigger: false }).forward?.text).toBe(
+      'Hey Astraea, hi',
+    );
   });
 
   it('forwards the original text when nothing but the phrase was said', () => {
@@ -51,11 +61,20 @@ describe('decide', () => {
   });
 
   it('is idle without a trigger or a session', () => {
-    expect(route('just talking here')).toMatchObject({ mode: 'idle', target: null, reason: 'no_trigger_no_session', forward: null });
+    expect(route('just talking here')).toMatchObject({
+      mode: 'idle',
+      target: null,
+      reason: 'no_trigger_no_session',
+      forward: null,
+    });
   });
 
   it('ends the session on a cancel phrase before anything else', () => {
-    expect(route('never mind', 'astraea')).toMatchObject({ mode: 'session_end', reason: 'cancel_phrase', forward: null });
+    expect(route('never mind', 'astraea')).toMatchObject({
+      mode: 'session_end',
+      reason: 'cancel_phrase',
+      forward: null,
+    });
     expect(route('Stop listening, hey echo', 'astraea').mode).toBe('session_end');
   });
 
@@ -73,7 +92,9 @@ describe('decide', () => {
       ],
       { fuzzy: false, minScore: 1 },
     );
-    expect(route('hey echo bell ring', null, { ...rules, triggers: overlapping }).target).toBe('long');
+    expect(route('hey echo bell ring', null, { ...rules, triggers: overlapping }).target).toBe(
+      'long',
+    );
   });
 });
 

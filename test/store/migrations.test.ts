@@ -4,7 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SchemaTooNew, StorageError } from '../../src/errors.js';
-import { LATEST_VERSION, currentVersion, migrate, migrationHistory } from '../../src/store/migrations.js';
+import {
+  LATEST_VERSION,
+  currentVersion,
+  migrate,
+  migrationHistory,
+} from '../../src/store/migrations.js';
 import { openDatabase } from '../../src/store/db.js';
 import { openStore } from '../../src/store/store.js';
 import { makePythonDb } from '../helpers/python-db.js';
@@ -32,12 +37,29 @@ describe('migrations', () => {
     expect(columns(db, 'schema_version')).toEqual(['version', 'applied_at']);
     expect(columns(db, 'targets')).toEqual(['name', 'base_url', 'phrases']);
     expect(columns(db, 'settings')).toEqual(['name', 'value', 'updated_at', 'description']);
-    expect(columns(db, 'settings_log')).toEqual(['id', 'name', 'old_value', 'new_value', 'changed_at', 'source', 'reason']);
+    expect(columns(db, 'settings_log')).toEqual([
+      'id',
+      'name',
+      'old_value',
+      'new_value',
+      'changed_at',
+      'source',
+      'reason',
+    ]);
     expect(columns(db, 'config')).toEqual(['key', 'value', 'type', 'description', 'updated_at']);
-    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name").pluck().all();
+    const indexes = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name",
+      )
+      .pluck()
+      .all();
     expect(indexes).toEqual(['idx_settings_log_name', 'idx_target_name']);
-    expect(db.prepare("SELECT value FROM settings WHERE name = 'listen_mode'").pluck().get()).toBe('trigger');
-    expect(db.prepare("SELECT COUNT(*) FROM settings_log WHERE name = 'listen_mode'").pluck().get()).toBe(1);
+    expect(db.prepare("SELECT value FROM settings WHERE name = 'listen_mode'").pluck().get()).toBe(
+      'trigger',
+    );
+    expect(
+      db.prepare("SELECT COUNT(*) FROM settings_log WHERE name = 'listen_mode'").pluck().get(),
+    ).toBe(1);
     expect(db.prepare('SELECT key, value, type FROM config ORDER BY key').all()).toEqual([
       { key: 'enable_preroll_buffer', value: 'false', type: 'bool' },
       { key: 'preroll_buffer_seconds', value: '2.0', type: 'float' },
@@ -58,30 +80,43 @@ describe('migrations', () => {
     db.close();
   });
 
-  it.each([1, 2, 3] as const)('upgrade a v%i file made by the Python service and keep every target', (version) => {
-    const path = tempDbPath(dir);
-    const targets = [
-      { name: 'astraea', base_url: 'http://astraea.local:9001', phrases: ['hey astraea', 'hello astraea'] },
-      { name: 'echobell', base_url: 'http://echobell.local:9000/', phrases: ['hey echo', 'hello echo bell'] },
-    ];
-    makePythonDb(path, version, targets);
-    const store = openStore(path);
-    expect(store.migrated).toEqual([1, 2, 3, 4].filter((v) => v > version));
-    expect(store.targets.all()).toEqual(
-      targets.map((t) => ({ name: t.name, baseUrl: t.base_url, phrases: t.phrases })),
-    );
-    store.close();
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
-    expect(db.prepare('SELECT COUNT(*) FROM config').pluck().get()).toBe(2);
-    db.close();
-  });
+  it.each([1, 2, 3] as const)(
+    'upgrade a v%i file made by the Python service and keep every target',
+    (version) => {
+      const path = tempDbPath(dir);
+      const targets = [
+        {
+          name: 'astraea',
+          base_url: 'http://astraea.local:9001',
+          phrases: ['hey astraea', 'hello astraea'],
+        },
+        {
+          name: 'echobell',
+          base_url: 'http://echobell.local:9000/',
+          phrases: ['hey echo', 'hello echo bell'],
+        },
+      ];
+      makePythonDb(path, version, targets);
+      const store = openStore(path);
+      expect(store.migrated).toEqual([1, 2, 3, 4].filter((v) => v > version));
+      expect(store.targets.all()).toEqual(
+        targets.map((t) => ({ name: t.name, baseUrl: t.base_url, phrases: t.phrases })),
+      );
+      store.close();
+      const db = new Database(path, { readonly: true });
+      expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
+      expect(db.prepare('SELECT COUNT(*) FROM config').pluck().get()).toBe(2);
+      db.close();
+    },
+  );
 
   it('refuse a file newer than this code, leaving it byte-for-byte untouched', () => {
     const path = tempDbPath(dir);
     makePythonDb(path, 3, [{ name: 'astraea', base_url: 'http://a:1', phrases: ['hey astraea'] }]);
     const db = new Database(path);
-    db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (99, datetime('now'))").run();
+    db.prepare(
+      "INSERT INTO schema_version (version, applied_at) VALUES (99, datetime('now'))",
+    ).run();
     db.close();
     const before = sha(path);
     expect(() => openStore(path)).toThrow(SchemaTooNew);
@@ -105,14 +140,14 @@ describe('migrations', () => {
     const path = tempDbPath(dir);
     const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
     const script = `const { openStore } = await import(${JSON.stringify(storeModule)}); const s = openStore(${JSON.stringify(path)}); console.log(JSON.stringify(s.migrated)); s.close();`;
-    const runs = await Promise.all(
-      Array.from({ length: 6 }, () => runNode(script)),
-    );
+    const runs = await Promise.all(Array.from({ length: 6 }, () => runNode(script)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort();
     expect(applied).toEqual([1, 2, 3, 4]);
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
+    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual(
+      [1, 2, 3, 4],
+    );
     expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
     db.close();
   });

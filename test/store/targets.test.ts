@@ -4,7 +4,11 @@ import { openStore } from '../../src/store/store.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
-const astraea = { name: 'astraea', baseUrl: 'http://astraea.local:9001', phrases: ['hey astraea', 'hello astraea'] };
+const astraea = {
+  name: 'astraea',
+  baseUrl: 'http://astraea.local:9001',
+  phrases: ['hey astraea', 'hello astraea'],
+};
 const echobell = { name: 'echobell', baseUrl: 'http://echobell.local:9000', phrases: ['hey echo'] };
 
 describe('TargetRegistry', () => {
@@ -20,7 +24,9 @@ describe('TargetRegistry', () => {
     const store = openStore(tempDbPath(dir));
     store.targets.upsert(astraea);
     store.targets.upsert({ ...astraea, baseUrl: 'http://new:1', phrases: ['hi astraea'] });
-    expect(store.targets.all()).toEqual([{ name: 'astraea', baseUrl: 'http://new:1', phrases: ['hi astraea'] }]);
+    expect(store.targets.all()).toEqual([
+      { name: 'astraea', baseUrl: 'http://new:1', phrases: ['hi astraea'] },
+    ]);
     store.close();
   });
 
@@ -112,8 +118,12 @@ describe('TargetRegistry', () => {
     const path = tempDbPath(dir);
     openStore(path).close();
     const raw = new Database(path);
-    raw.prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)').run('Odd', 'http://o:1', 'not json');
-    raw.prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)').run('mixed', 'http://m:1', '["ok", 3]');
+    raw
+      .prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)')
+      .run('Odd', 'http://o:1', 'not json');
+    raw
+      .prepare('INSERT INTO targets (name, base_url, phrases) VALUES (?, ?, ?)')
+      .run('mixed', 'http://m:1', '["ok", 3]');
     raw.close();
     const store = openStore(path);
     expect(store.targets.get('odd')).toEqual({ name: 'odd', baseUrl: 'http://o:1', phrases: [] });
