@@ -11,7 +11,6 @@ import { registerAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { sessionRoutes } from './http/sessions.js';
-import { registerTargetHostGuard } from './http/target-hosts.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
@@ -125,11 +124,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const stopExternal = store.watchExternalChanges(reload, deps.watchIntervalMs);
 
   await app.register(healthRoutes, { version: VERSION });
-  registerTargetHostGuard(app, registrationPolicy(config.targetHosts));
   await app.register(targetRoutes, {
     targets: store.targets,
     sessions: handler.sessions,
     health: handler.health,
+    policy: registrationPolicy(config.targetHosts),
   });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { sessions: handler.sessions });

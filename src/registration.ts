@@ -97,19 +97,6 @@ function validateBaseUrl(raw: string, field: string, policy: RegistrationPolicy)
   return raw.trim();
 }
 
-/**
- * Throws ValidationError when `baseUrl` names a host the policy does not allow; a URL that does
- * not parse is left for validateRegistration to describe.
- */
-export function assertTargetHostAllowed(
-  baseUrl: string,
-  field: string,
-  policy: RegistrationPolicy,
-): void {
-  if (!policy.hostAllowed || !URL.canParse(baseUrl)) return;
-  assertHostAllowed(new URL(baseUrl), field, policy);
-}
-
 function assertHostAllowed(url: URL, field: string, policy: RegistrationPolicy): void {
   if (policy.hostAllowed && !policy.hostAllowed(url.hostname)) {
     throw new ValidationError(

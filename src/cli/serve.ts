@@ -1,12 +1,12 @@
 /** `echonet serve`: the only place Echonet listens on a socket and handles signals. */
-import { buildApp } from '../app.js';
+import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
 import { openStore } from '../store/store.js';
 
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.dbPath);
-  if (config.apiKey === undefined) {
+  if (usesGeneratedApiKey(config)) {
     const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
     if (created) announceGeneratedKey(value, config.dbPath);
   }

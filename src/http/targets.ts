@@ -9,6 +9,7 @@ import {
   listenUrl,
   targetView,
   validateRegistration,
+  type RegistrationPolicy,
 } from '../registration.js';
 import type { TargetRegistry } from '../store/targets.js';
 import type { SessionTable } from '../routing/sessions.js';
@@ -19,6 +20,8 @@ export interface TargetRoutesOptions {
   readonly sessions: SessionTable;
   /** Forwarding health per target (in memory), shown in GET /targets, reset on registration. */
   readonly health: TargetHealth;
+  /** ECHONET_TARGET_HOSTS and any other deployment rule for base URLs. */
+  readonly policy: RegistrationPolicy;
 }
 
 const RegisterBody = Type.Object({
@@ -64,7 +67,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const target = validateRegistration(request.body);
+      const target = validateRegistration(request.body, 'body', opts.policy);
       targets.upsert(target, (others) => assertNoPhraseConflict(target, others));
       health.reset(target.name);
       request.log.info(

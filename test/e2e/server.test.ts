@@ -114,6 +114,19 @@ describe('echonet serve', () => {
     expect(shown.stdout.trim()).toBe(printed);
   });
 
+  it('does not generate a key when ECHONET_API_KEYS alone is set', async () => {
+    const db = tempDbPath(dir);
+    const server = await startServer({
+      ECHONET_DB_PATH: db,
+      ECHONET_API_KEYS: `old-${KEY},${KEY}`,
+    });
+    expect(server.output()).not.toContain('generated one');
+    expect((await call(server.url, 'GET', '/targets')).status).toBe(200);
+    await server.stop();
+    const shown = await runCli(['api-key', '--db-path', db]);
+    expect(shown.code).toBe(1);
+  });
+
   it('refuses to start on bad configuration with one clear line', async () => {
     for (const [name, value, expected] of [
       [
