@@ -119,19 +119,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       breakerCooldownS: config.breakerCooldownS,
     },
   });
-  const reload = () => handler.reload(store.targets.all());
+  const reload = () => handler.invalidate(() => store.targets.all());
   const stopLocal = store.targets.onChange(reload);
   const stopExternal = store.watchExternalChanges(reload, deps.watchIntervalMs);
 
   await app.register(healthRoutes, { version: VERSION });
   await app.register(targetRoutes, {
     targets: store.targets,
-    sessions: handler.sessions,
-    health: handler.health,
+    handler,
     policy: registrationPolicy(config.targetHosts),
   });
   await app.register(textRoutes, { handler });
-  await app.register(sessionRoutes, { sessions: handler.sessions });
+  await app.register(sessionRoutes, { handler });
 
   app.addHook('onClose', async () => {
     stopLocal();

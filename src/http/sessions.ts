@@ -1,13 +1,15 @@
 /** Live conversations: GET /sessions, POST /sessions/{source_id}/end. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { SessionTable } from '../routing/sessions.js';
+import type { TextHandler } from '../routing/text-handler.js';
 import { SessionBody } from './schemas.js';
 
-export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionTable }> = async (
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ handler: TextHandler }> = async (
   app,
-  { sessions },
+  { handler },
 ) => {
+  const { sessions } = handler;
+
   app.get(
     '/sessions',
     {
@@ -15,7 +17,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionTable }
         response: { 200: Type.Object({ ok: Type.Boolean(), sessions: Type.Array(SessionBody) }) },
       },
     },
-    async () => ({ ok: true, sessions: sessions.list().map((s) => sessions.view(s)) }),
+    async () => {
+      // A registry change not applied yet may have ended some of them.
+      handler.sync();
+      return { ok: true, sessions: sessions.list().map((s) => sessions.view(s)) };
+    },
   );
 
   app.post(

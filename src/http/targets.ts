@@ -12,14 +12,12 @@ import {
   type RegistrationPolicy,
 } from '../registration.js';
 import type { TargetRegistry } from '../store/targets.js';
-import type { SessionTable } from '../routing/sessions.js';
-import type { TargetHealth } from '../routing/target-health.js';
+import type { TextHandler } from '../routing/text-handler.js';
 
 export interface TargetRoutesOptions {
   readonly targets: TargetRegistry;
-  readonly sessions: SessionTable;
-  /** Forwarding health per target (in memory), shown in GET /targets, reset on registration. */
-  readonly health: TargetHealth;
+  /** Owns the sessions a deletion ends and the forwarding health GET /targets shows. */
+  readonly handler: TextHandler;
   /** ECHONET_TARGET_HOSTS and any other deployment rule for base URLs. */
   readonly policy: RegistrationPolicy;
 }
@@ -48,7 +46,8 @@ const TargetBody = Type.Object({
 });
 
 export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = async (app, opts) => {
-  const { targets, sessions, health } = opts;
+  const { targets, handler } = opts;
+  const { sessions, health } = handler;
 
   app.post(
     '/register',
@@ -90,10 +89,14 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
         response: { 200: Type.Object({ ok: Type.Boolean(), targets: Type.Array(TargetBody) }) },
       },
     },
-    async () => ({
-      ok: true,
-      targets: targets.all().map((t) => ({ ...targetView(t), health: health.view(t.name) })),
-    }),
+    async () => {
+      // Health is forgotten for targets a pending registry change removed or moved.
+      handler.sync();
+      return {
+        ok: true,
+        targets: targets.all().map((t) => ({ ...targetView(t), health: health.view(t.name) })),
+      };
+    },
   );
 
   app.delete(

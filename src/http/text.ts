@@ -53,7 +53,7 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
     { schema: { body: TextBody, response: { 200: TextResponse } } },
     async (request) => {
       const result = await handler.handle(request.body);
-      if (!result.forwarded && result.reason.startsWith('forward_failed')) {
+      if (!result.forwarded && /^(forward_failed|target_)/.test(result.reason)) {
         request.log.warn({ target: result.routed_to, reason: result.reason }, 'forward failed');
       }
       return result;

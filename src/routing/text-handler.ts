@@ -74,6 +74,9 @@ export class TextHandler {
   readonly #options: TextHandlerOptions;
   readonly #cancel;
   #table: RoutingTable;
+  /** Set when the registry changed and the table has not been rebuilt yet. */
+  #pendingTargets: (() => readonly RouteTarget[]) | undefined;
+  #rebuildScheduled = false;
 
   constructor(targets: readonly RouteTarget[], options: TextHandlerOptions) {
     this.#options = options;
@@ -87,6 +90,28 @@ export class TextHandler {
       cooldownMs: limits.breakerCooldownS * 1000,
       clock: options.clock,
     });
+  }
+
+  /**
+   * Notes that the registry changed. The table is rebuilt once, soon after (a burst of
+   * registrations costs one rebuild, not one each), or right away if an utterance comes first.
+   */
+  invalidate(loadTargets: () => readonly RouteTarget[]): void {
+    this.#pendingTargets = loadTargets;
+    if (this.#rebuildScheduled) return;
+    this.#rebuildScheduled = true;
+    setImmediate(() => {
+      this.#rebuildScheduled = false;
+      this.sync();
+    });
+  }
+
+  /** Applies a pending registry change, if any. */
+  sync(): void {
+    const load = this.#pendingTargets;
+    if (load === undefined) return;
+    this.#pendingTargets = undefined;
+    this.reload(load());
   }
 
   /**
@@ -106,12 +131,14 @@ export class TextHandler {
 
   /** What the router would decide for `text`, without forwarding or touching sessions. */
   preview(text: string, sourceId?: string): Decision {
+    this.sync();
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
     return decide(prepareUtterance(text), live?.target ?? null, this.#rules());
   }
 
   async handle(input: TextInput): Promise<TextResult> {
     const { clock, forwarder } = this.#options;
+    this.sync();
     const table = this.#table;
     const room = input.room ?? null;
     const ts = input.ts ?? clock.now() / 1000;
