@@ -1,5 +1,5 @@
 /**
- * A/B comparison of Echonet builds (`tsx bench/compare.ts base=dist/cli.js try=/tmp/x/cli.js`):
+ * A/B comparison of Echonet builds (`tsx bench/compare.ts base=dist/echonet.mjs try=/tmp/x/echonet.mjs`):
  * starts each build on its own copy of the same registry, then measures them in interleaved
  * rounds, so a change to src/ can be judged on a noisy machine before it lands. CPU time per
  * request (from /proc) is the steadiest figure; req/s is the best round, latencies its median.
@@ -42,7 +42,7 @@ const builds = positionals.map((arg) => {
     ? { label: arg.slice(0, eq), cli: resolve(arg.slice(eq + 1)) }
     : { label: arg, cli: resolve(arg) };
 });
-if (builds.length === 0) throw new Error('usage: compare.ts label=path/to/cli.js ...');
+if (builds.length === 0) throw new Error('usage: compare.ts label=path/to/echonet.mjs ...');
 
 const median = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;

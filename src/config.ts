@@ -301,3 +301,17 @@ export function envExample(): string {
   }
   return lines.join('\n');
 }
+
+/** The README's configuration table, generated from SETTINGS like `.env.example`. */
+export function configTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = ['| Variable | Default | Accepts | What it does |', '| --- | --- | --- | --- |'];
+  for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
+    const fallback =
+      s.fallback === undefined
+        ? 'unset'
+        : `\`${Array.isArray(s.fallback) ? s.fallback.join(',') : String(s.fallback)}\``;
+    rows.push(`| \`${s.env}\` | ${fallback} | ${cell(s.accepts)} | ${cell(s.description)} |`);
+  }
+  return rows.join('\n');
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envExample, loadConfig } from '../src/config.js';
+import { configTable, envExample, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const noFile = { envFile: false as const };
@@ -85,6 +85,19 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
     writeFileSync(join(dir, '.env'), 'ECHONET_PORT=http\n');
     expect(() => loadConfig({}, { cwd: dir })).toThrow(/ECHONET_PORT="http"/);
+  });
+
+  it('documents every setting in the README, generated from the settings table', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    // Prettier pads Markdown tables; compare the cells, not the padding.
+    const cells = (table: string) =>
+      table
+        .trim()
+        .split('\n')
+        .map((row) => row.split('|').map((c) => c.trim().replace(/^-+$/, '-')));
+    const block = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme);
+    expect(block?.[1]).toBeDefined();
+    expect(cells(block?.[1] ?? '')).toEqual(cells(configTable()));
   });
 
   it('ships a .env.example generated from the settings table', () => {

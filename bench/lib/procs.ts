@@ -1,6 +1,6 @@
 /**
  * The benchmark's processes: the stub target, the ceiling, Echonet (the production build,
- * dist/cli.js) and the load generator, each a child of the orchestrator, on loopback only.
+ * dist/echonet.mjs, the bundled CLI) and the load generator, each a child of the orchestrator, on loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from '../load.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-export const CLI = here('../../dist/cli.js');
+export const CLI = here('../../dist/echonet.mjs');
 const STUB = here('../stub-target.ts');
 const CEILING = here('../ceiling.ts');
 const LOAD = here('../load.ts');
@@ -101,7 +101,7 @@ function healthStatus(url: string): Promise<number> {
 
 export interface EchonetOptions {
   readonly dbPath: string;
-  /** Another build's cli.js to start instead of dist/cli.js (bench/compare.ts). */
+  /** Another build's CLI to start instead of dist/echonet.mjs (bench/compare.ts). */
   readonly cli?: string;
   /** Write a V8 CPU profile into this folder when the process exits. */
   readonly cpuProfDir?: string;
@@ -113,7 +113,7 @@ export interface Echonet extends Proc {
   readonly startMs: number;
 }
 
-/** Spawns `node dist/cli.js serve` as in production and waits for its first 200 on /health. */
+/** Spawns `node dist/echonet.mjs serve` as in production and waits for its first 200 on /health. */
 export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};

@@ -1,8 +1,8 @@
-/** Runs the built `echonet` command (dist/cli.js) as a real child process. */
+/** Runs the built `echonet` command (dist/echonet.mjs, the file users run) as a real child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/echonet.mjs', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
