@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, API_KEY, register, startTestApp } from '../helpers/app.js';
+import { ADMIN_KEY, API_KEY, register, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** A target's forwarding health before anything was forwarded to it (see target-health.test.ts). */
 const NEW_HEALTH = {
@@ -218,38 +218,18 @@ describe('POST /register', () => {
 
   it('refuses malformed JSON, wrong content types and oversized bodies', async () => {
     const t = await startTestApp();
-    const bad = await t.request({
-      method: 'POST',
-      url: '/register',
-      payload: '{"name":',
-      headers: { 'content-type': 'application/json' },
-    });
+    const bad = await postRaw(t, '{"name":', 'application/json');
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({
       ok: false,
       error: expect.stringContaining('body is not valid JSON'),
     });
-    const empty = await t.request({
-      method: 'POST',
-      url: '/register',
-      payload: '',
-      headers: { 'content-type': 'application/json' },
-    });
+    const empty = await postRaw(t, '', 'application/json');
     expect(empty.statusCode).toBe(400);
-    const array = await t.request({
-      method: 'POST',
-      url: '/register',
-      payload: '[]',
-      headers: { 'content-type': 'application/json' },
-    });
+    const array = await postRaw(t, '[]', 'application/json');
     expect(array.statusCode).toBe(400);
     expect(array.json().error).toBe('body must be an object');
-    const text = await t.request({
-      method: 'POST',
-      url: '/register',
-      payload: 'name=a',
-      headers: { 'content-type': 'text/plain' },
-    });
+    const text = await postRaw(t, 'name=a', 'text/plain');
     expect(text.statusCode).toBe(415);
     const huge = await t.request({
       method: 'POST',
@@ -260,6 +240,16 @@ describe('POST /register', () => {
     expect(huge.json()).toEqual({ ok: false, error: 'request body is too large' });
   });
 });
+
+/** POST /register with a body sent as-is. */
+function postRaw(t: TestApp, payload: string, contentType: string) {
+  return t.request({
+    method: 'POST',
+    url: '/register',
+    payload,
+    headers: { 'content-type': contentType },
+  });
+}
 
 describe('GET /targets and DELETE /targets/{name}', () => {
   it('lists targets sorted by name with listen URLs', async () => {
