@@ -1,6 +1,7 @@
 /**
  * Wake-phrase matcher benchmark (`npm run bench:match`): for 10, 1 000 and 100 000 registered
- * phrases, index build time, memory held by the index, and the median/p99 time to prepare and match
+ * phrases, index build time, memory held by the index (JS heap, typed-array buffers and RSS, after
+ * the build and again after the timed runs have filled its caches), and the median/p99 time to prepare and match
  * a 20-word utterance that contains a phrase (hit) and one that does not (miss). Writes
  * bench/results/match.md. Phrases are synthetic names from a seeded generator, so runs compare.
  *
@@ -88,27 +89,44 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+interface Memory {
+  heap: number;
+  /** Memory outside the JS heap: typed-array buffers (the index's tables) and the like. */
+  external: number;
+  buffers: number;
+  rss: number;
+}
+
 /**
  * JS heap plus typed-array memory (the index keeps its big tables in typed arrays). Array buffers
  * are released after a GC by a background sweeper, so it gets a moment before the reading.
  */
-async function memoryUsed(): Promise<{ heap: number; buffers: number }> {
+async function memoryUsed(): Promise<Memory> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
     gc?.();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, buffers: m.arrayBuffers };
+  return { heap: m.heapUsed, external: m.external, buffers: m.arrayBuffers, rss: m.rss };
 }
+
+const MB = 2 ** 20;
+const delta = (after: Memory, before: Memory): Memory => ({
+  heap: (after.heap - before.heap) / MB,
+  external: (after.external - before.external) / MB,
+  buffers: (after.buffers - before.buffers) / MB,
+  rss: (after.rss - before.rss) / MB,
+});
 
 type Timing = { median: number; p99: number; found: number };
 
 interface Row {
   size: number;
   buildMs: number;
-  heapMb: number;
-  buffersMb: number;
+  /** Held by the matcher right after the build, and after the timed runs (caches full). MB. */
+  built: Memory;
+  used: Memory;
   warmHit: Timing;
   warmMiss: Timing;
   coldHit: Timing;
@@ -145,18 +163,24 @@ async function run(size: number): Promise<Row> {
   const warmMisses = Array.from({ length: 64 }, (_, i) => utterance(5000 + i));
   const coldHits = Array.from({ length: SAMPLES }, (_, i) => utterance(1e6 + i, pickPhrase(), 0.5));
   const coldMisses = Array.from({ length: SAMPLES }, (_, i) => utterance(2e6 + i, undefined, 0.5));
-  const row: Row = {
+  const warmHit = timeMatches(find, warmHits);
+  const warmMiss = timeMatches(find, warmMisses);
+  const coldHit = timeMatches(find, coldHits);
+  const coldMiss = timeMatches(find, coldMisses);
+  // The utterances are the bench's, not the matcher's: drop them before reading memory again.
+  for (const texts of [warmHits, warmMisses, coldHits, coldMisses]) texts.length = 0;
+  const used = await memoryUsed();
+  void matcher.size; // keep the matcher alive until its memory has been measured and used
+  return {
     size,
     buildMs,
-    heapMb: (after.heap - before.heap) / 2 ** 20,
-    buffersMb: (after.buffers - before.buffers) / 2 ** 20,
-    warmHit: timeMatches(find, warmHits),
-    warmMiss: timeMatches(find, warmMisses),
-    coldHit: timeMatches(find, coldHits),
-    coldMiss: timeMatches(find, coldMisses),
+    built: delta(after, before),
+    used: delta(used, before),
+    warmHit,
+    warmMiss,
+    coldHit,
+    coldMiss,
   };
-  void matcher.size; // keep the matcher alive until its memory has been measured and used
-  return row;
 }
 
 const rows: Row[] = [];
@@ -177,13 +201,13 @@ const lines = [
   '- warm: 64 utterances from a doorstep vocabulary, repeated (the per-token candidate cache answers).',
   '- cold: a fresh utterance per call with about half the words misspelled at random, so most ' +
     'tokens miss the cache and go through the full index lookup.',
-  `- memory: JS heap and typed-array buffers held by the compiled matcher${gc ? ' (after GC)' : ' (no --expose-gc: approximate)'}.`,
+  `- memory: JS heap and typed-array buffers held by the compiled matcher after the build${gc ? ' (after GC)' : ' (no --expose-gc: approximate)'}; see Memory below.`,
   '',
   '| phrases | build (ms) | heap (MB) | buffers (MB) | warm hit | warm miss | cold hit | cold miss | hits found (warm/cold) | misses matched (warm/cold) |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.size.toLocaleString('en')} | ${f(r.buildMs)} | ${f(r.heapMb)} | ${f(r.buffersMb)} | ` +
+      `| ${r.size.toLocaleString('en')} | ${f(r.buildMs)} | ${f(r.built.heap)} | ${f(r.built.buffers)} | ` +
       `${cell(r.warmHit)} | ${cell(r.warmMiss)} | ${cell(r.coldHit)} | ${cell(r.coldMiss)} | ` +
       `${f(r.warmHit.found * 100, 0)}% / ${f(r.coldHit.found * 100, 0)}% | ` +
       `${f(r.warmMiss.found * 100, 0)}% / ${f(r.coldMiss.found * 100, 0)}% |`,
@@ -201,6 +225,24 @@ lines.push(
   '',
   `- warm hit: ${ratio((r) => r.warmHit)}; warm miss: ${ratio((r) => r.warmMiss)}`,
   `- cold hit: ${ratio((r) => r.coldHit)}; cold miss: ${ratio((r) => r.coldMiss)}`,
+  '',
+  '## Memory',
+  '',
+  'Growth of `process.memoryUsage()` across `compileMatcher` (GC before each reading), in MB: ' +
+    'right after the build, and after the timed runs, when the per-token candidate caches are ' +
+    'full. External includes the typed-array buffers. RSS only grows as the allocator maps pages ' +
+    'and lags frees (it keeps what the build briefly used: builder and sort buffers), so it is ' +
+    'indicative; the sizes run in one process, smallest first, so the first row after use is ' +
+    'mostly the process warming up (JIT code, first allocations), not the matcher.',
+  '',
+  '| phrases | heap | external | (of it buffers) | RSS | heap after use | external after use | RSS after use |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.size.toLocaleString('en')} | ${f(r.built.heap)} | ${f(r.built.external)} | ` +
+      `${f(r.built.buffers)} | ${f(r.built.rss)} | ${f(r.used.heap)} | ${f(r.used.external)} | ` +
+      `${f(r.used.rss)} |`,
+  ),
   '',
 );
 const report = lines.join('\n');

@@ -1,5 +1,5 @@
 /**
- * Hashing for the fuzzy index. With 100 000 phrases the deletion neighbourhoods run to millions of
+ * Hashing for the fuzzy index. With 100 000 phrases the deletion neighbourhoods run to a million
  * strings; materialising them as JavaScript strings in a Map costs seconds and hundreds of MB. So
  * strings are reduced to 32-bit hashes (a deletion variant's hash is computed from prefix hashes
  * without building the string) and kept in packed typed arrays. A hash collision can only add a
@@ -84,131 +84,180 @@ export function deletionHashes(s: string, k: number): number {
   return count;
 }
 
-/** Collects (hash, id) pairs while an index is built. */
+/** Collects (hash, value) pairs while an index is built. */
 export class PostingsBuilder {
-  #hashes = new Uint32Array(1024);
-  #ids = new Uint32Array(1024);
+  #hashes: Uint32Array;
+  #values: Uint32Array;
   #size = 0;
 
-  add(hash: number, id: number): void {
+  /** `capacity`: the expected number of postings (it grows past it if need be). */
+  constructor(capacity = 1024) {
+    this.#hashes = new Uint32Array(Math.max(16, capacity));
+    this.#values = new Uint32Array(Math.max(16, capacity));
+  }
+
+  add(hash: number, value: number): void {
     if (this.#size === this.#hashes.length) {
       const hashes = new Uint32Array(this.#size * 2);
-      const ids = new Uint32Array(this.#size * 2);
+      const values = new Uint32Array(this.#size * 2);
       hashes.set(this.#hashes);
-      ids.set(this.#ids);
+      values.set(this.#values);
       this.#hashes = hashes;
-      this.#ids = ids;
+      this.#values = values;
     }
     this.#hashes[this.#size] = hash;
-    this.#ids[this.#size] = id;
+    this.#values[this.#size] = value;
     this.#size++;
   }
 
-  build(): Postings {
-    return new Postings(this.#hashes.subarray(0, this.#size), this.#ids.subarray(0, this.#size));
+  /** The table; `filter` adds a Bloom filter in front, for tables that most probes miss. */
+  build({ filter = true }: { filter?: boolean } = {}): Postings {
+    return new Postings(
+      this.#hashes.subarray(0, this.#size),
+      this.#values.subarray(0, this.#size),
+      filter,
+    );
   }
+}
+
+/** Bits needed to write `n`. */
+function bitsFor(n: number): number {
+  return n === 0 ? 0 : 32 - Math.clz32(n);
 }
 
 /**
- * Immutable hash → ids postings. Most hashes carry one id, so the table is open addressing with
- * the key and its id side by side: a probe is usually one cache line, which matters when the
- * table is tens of MB and a transcript costs a hundred probes. A hash with several ids points
- * into an overflow array instead (count, then the ids).
+ * Immutable hash → values multimap, about 5 bytes a posting. Postings are sorted by hash into one
+ * Uint32Array, each entry a value with a fingerprint of its hash in the spare high bits, and a
+ * directory indexed by the top bits of the hash points at each bucket of a few entries. A lookup
+ * reads one directory slot and scans one short run of adjacent entries; the fingerprint (13+ bits
+ * beyond the directory's) keeps other hashes in the bucket from turning into candidates, and the
+ * few that slip through are verified like any other. A blocked Bloom filter (one 64-byte block per
+ * hash, three bits, ~8 bits a key) answers most absent hashes with a single cache line, which is
+ * what most probes are.
+ *
+ * Values must be below 2^28.
  */
 export class Postings {
-  readonly #slots: Uint32Array;
-  readonly #capacity: number;
-  readonly #overflow: Uint32Array;
-  /**
-   * One bit per hash (low bits; the slot comes from the high ones), about eight bits per key and
-   * at most 4 MB: small enough to stay in cache, so most absent hashes never touch the slots.
-   */
-  readonly #filter: Uint32Array;
-  readonly #filterMask: number;
+  readonly #dir: Uint32Array;
+  readonly #entries: Uint32Array;
+  readonly #shift: number;
+  readonly #valueMask: number;
+  readonly #fpShift: number;
+  readonly #fpMask: number;
+  readonly #filter: Int32Array | null;
+  readonly #blockShift: number;
 
-  constructor(hashes: Uint32Array, ids: Uint32Array) {
-    const [sortedHashes, sortedIds] = radixSort(hashes, ids);
+  constructor(hashes: Uint32Array, values: Uint32Array, filter = true) {
+    const [sortedHashes, sortedValues] = radixSort(hashes, values);
     const total = sortedHashes.length;
     let unique = 0;
-    let overflowSize = 0;
-    for (let i = 0; i < total;) {
-      let j = i + 1;
-      while (j < total && sortedHashes[j] === sortedHashes[i]) j++;
-      unique++;
-      if (j - i > 1 || sortedIds[i]! >= MULTI) overflowSize += 1 + j - i;
-      i = j;
+    let maxValue = 0;
+    for (let i = 0; i < total; i++) {
+      if (i === 0 || sortedHashes[i] !== sortedHashes[i - 1]) unique++;
+      if (sortedValues[i]! > maxValue) maxValue = sortedValues[i]!;
     }
-    // Load ≤ 0.6 keeps linear-probe runs short; `slotOf` scales the hash, so no power of two needed.
-    this.#capacity = Math.max(8, Math.ceil(unique / 0.6));
-    this.#slots = new Uint32Array(this.#capacity * 2);
-    this.#overflow = new Uint32Array(overflowSize);
-    const filterBits = Math.min(2 ** 25, Math.max(64, 2 ** Math.ceil(Math.log2(unique * 8))));
-    this.#filter = new Uint32Array(filterBits / 32);
-    this.#filterMask = filterBits - 1;
-    let used = 0;
-    for (let i = 0; i < total;) {
-      const key = nonZero(sortedHashes[i]!);
-      const bit = key & this.#filterMask;
-      this.#filter[bit >>> 5]! |= 1 << (bit & 31);
-      let j = i + 1;
-      while (j < total && sortedHashes[j] === sortedHashes[i]) j++;
-      let value: number;
-      if (j - i === 1 && sortedIds[i]! < MULTI) value = sortedIds[i]!;
-      else {
-        value = (MULTI | used) >>> 0;
-        this.#overflow[used++] = j - i;
-        for (let k = i; k < j; k++) this.#overflow[used++] = sortedIds[k]!;
+    const valueBits = Math.max(1, bitsFor(maxValue));
+    if (valueBits > 28) throw new RangeError('postings value out of range');
+    this.#valueMask = valueBits === 32 ? -1 : (1 << valueBits) - 1;
+    this.#fpShift = valueBits;
+    this.#fpMask = (2 ** (32 - valueBits) - 1) >>> 0;
+    // About four postings a bucket: a directory of ~1 byte a posting, a scan of one cache line
+    // (sized by postings, not hashes: a sound bucket holds a dozen words under one hash).
+    const dirBits = Math.max(1, Math.min(30, Math.round(Math.log2(Math.max(1, total) / 4))));
+    this.#shift = 32 - dirBits;
+    this.#dir = new Uint32Array(2 ** dirBits + 1);
+    this.#entries = new Uint32Array(total);
+    for (let i = 0; i < total; i++) {
+      const h = sortedHashes[i]!;
+      this.#dir[(h >>> this.#shift) + 1]!++;
+      this.#entries[i] = (((h & this.#fpMask) << this.#fpShift) | sortedValues[i]!) >>> 0;
+    }
+    for (let b = 1; b < this.#dir.length; b++) this.#dir[b]! += this.#dir[b - 1]!;
+
+    this.#filter = null;
+    this.#blockShift = 0;
+    if (filter && unique > 0) {
+      const blockBits = Math.max(0, Math.round(Math.log2((unique * 8) / 512)));
+      const bloom = new Int32Array(2 ** blockBits * 16);
+      this.#blockShift = 32 - blockBits;
+      for (let i = 0; i < total; i++) {
+        if (i > 0 && sortedHashes[i] === sortedHashes[i - 1]) continue;
+        const h = sortedHashes[i]!;
+        const at = this.#blockOf(h);
+        bloom[at + ((h >>> 5) & 15)]! |= 1 << (h & 31);
+        bloom[at + ((h >>> 14) & 15)]! |= 1 << ((h >>> 9) & 31);
+        bloom[at + ((h >>> 23) & 15)]! |= 1 << ((h >>> 18) & 31);
       }
-      let slot = this.#slotOf(key);
-      while (this.#slots[slot * 2] !== 0) slot = slot + 1 === this.#capacity ? 0 : slot + 1;
-      this.#slots[slot * 2] = key;
-      this.#slots[slot * 2 + 1] = value;
-      i = j;
+      this.#filter = bloom;
     }
   }
 
   /**
-   * The ids stored under `hash`: -1 when none; a single id directly (≥ 0, < 2^31); or, for several,
-   * `MULTI | offset` into `overflow`, where `overflow[offset]` is the count and the ids follow.
+   * The index of the first entry that may hold a value stored under `hash`, or -1. Read it with
+   * `value`, then step with `next` until -1. Values under one hash come in insertion order.
    */
-  find(hash: number): number {
-    const key = nonZero(hash);
-    const bit = key & this.#filterMask;
-    if ((this.#filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
-    const slots = this.#slots;
-    for (let slot = this.#slotOf(key); ; slot = slot + 1 === this.#capacity ? 0 : slot + 1) {
-      const k = slots[slot * 2]!;
-      if (k === key) return slots[slot * 2 + 1]!;
-      if (k === 0) return -1;
+  first(hash: number): number {
+    const bloom = this.#filter;
+    if (bloom !== null) {
+      const at = this.#blockOf(hash);
+      if (
+        (bloom[at + ((hash >>> 5) & 15)]! & (1 << (hash & 31))) === 0 ||
+        (bloom[at + ((hash >>> 14) & 15)]! & (1 << ((hash >>> 9) & 31))) === 0 ||
+        (bloom[at + ((hash >>> 23) & 15)]! & (1 << ((hash >>> 18) & 31))) === 0
+      ) {
+        return -1;
+      }
     }
+    const bucket = hash >>> this.#shift;
+    return this.#scan(this.#dir[bucket]!, this.#dir[bucket + 1]!, (hash & this.#fpMask) >>> 0);
   }
 
-  get overflow(): Uint32Array {
-    return this.#overflow;
+  /** The entry after `entry` under the same hash (as `first` gave it), or -1. */
+  next(entry: number, hash: number): number {
+    const bucket = hash >>> this.#shift;
+    return this.#scan(entry + 1, this.#dir[bucket + 1]!, (hash & this.#fpMask) >>> 0);
   }
 
-  #slotOf(key: number): number {
-    return Math.floor((key / 4294967296) * this.#capacity);
+  /** The value in an entry that `first` or `next` returned. */
+  value(entry: number): number {
+    return this.#entries[entry]! & this.#valueMask;
   }
-}
 
-/** Marks a `Postings.find` result that points into the overflow array. */
-export const MULTI = 0x80000000;
+  /** Every value stored under `hash` (and, rarely, under a hash sharing its fingerprint). */
+  values(hash: number): number[] {
+    const out: number[] = [];
+    for (let e = this.first(hash); e !== -1; e = this.next(e, hash)) out.push(this.value(e));
+    return out;
+  }
 
-/** 0 marks an empty slot, so hash 0 is stored as another fixed value (collisions are harmless). */
-function nonZero(hash: number): number {
-  return hash === 0 ? 0x9e3779b9 : hash;
+  /** Bytes held by the table's arrays. */
+  get byteLength(): number {
+    return this.#dir.byteLength + this.#entries.byteLength + (this.#filter?.byteLength ?? 0);
+  }
+
+  #scan(from: number, to: number, fp: number): number {
+    const entries = this.#entries;
+    for (let i = from; i < to; i++) {
+      if (entries[i]! >>> this.#fpShift === fp) return i;
+    }
+    return -1;
+  }
+
+  #blockOf(hash: number): number {
+    // A block from bits the in-block positions do not use (the hash is fully mixed).
+    return this.#blockShift === 32 ? 0 : (Math.imul(hash, 0x9e3779b1) >>> this.#blockShift) * 16;
+  }
 }
 
 /**
  * LSD radix sort of hashes, 11 bits a pass (three passes; 2048 buckets stay in cache), carrying
- * the ids along.
+ * the values along. Stable, so values under one hash keep their insertion order.
  */
-function radixSort(hashes: Uint32Array, ids: Uint32Array): [Uint32Array, Uint32Array] {
+function radixSort(hashes: Uint32Array, values: Uint32Array): [Uint32Array, Uint32Array] {
   let srcH = hashes;
-  let srcI = ids;
+  let srcV = values;
   let dstH: Uint32Array = new Uint32Array(hashes.length);
-  let dstI: Uint32Array = new Uint32Array(hashes.length);
+  let dstV: Uint32Array = new Uint32Array(hashes.length);
   const counts = new Uint32Array(2049);
   for (const shift of [0, 11, 22]) {
     counts.fill(0);
@@ -218,10 +267,10 @@ function radixSort(hashes: Uint32Array, ids: Uint32Array): [Uint32Array, Uint32A
       const b = (srcH[i]! >>> shift) & 0x7ff;
       const at = counts[b]!++;
       dstH[at] = srcH[i]!;
-      dstI[at] = srcI[i]!;
+      dstV[at] = srcV[i]!;
     }
     [srcH, dstH] = [dstH, srcH];
-    [srcI, dstI] = [dstI, srcI];
+    [srcV, dstV] = [dstV, srcV];
   }
-  return [srcH, srcI];
+  return [srcH, srcV];
 }

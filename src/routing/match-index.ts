@@ -4,20 +4,28 @@
  * probes per transcript token whatever the number of phrases, so matching time does not grow with
  * the registry.
  *
- * - exact spellings: one Map probe;
- * - all other tables are hash → ids postings in typed arrays (match-hash.ts);
- * - spelling near misses: symmetric deletion neighbourhoods (each word with up to `editReach`
- *   letters deleted), probed with the transcript token's own deletions;
- * - sound-alikes: Double Metaphone buckets, keyed with the word length so a bucket stays small;
+ * Everything is indexed per distinct phrase token (word), not per phrase: "hey" is one word however
+ * many phrases start with it. Tables are hash → values postings in typed arrays (match-hash.ts):
+ * - spellings: each word's hash (exact lookups, every word), and for words with spelling reach
+ *   their one-letter deletions; probed with the transcript token's own deletions (one, or two for a
+ *   token of 9+ letters). One deletion on each side finds every word one edit away (substitution,
+ *   insertion, deletion, swap) and many two edits away. (Two deletions a side, the 9+ letter
+ *   words' full two-edit reach, would be 3.5 million postings at 100 000 phrases instead of one
+ *   million.) The rest of that reach is found by sound, below, or, for the second and later
+ *   tokens of a phrase, by the matcher checking the few ways on directly (matcher.ts `#guide`);
+ *   what is left out is a first token two edits away that does not sound alike, which on its own
+ *   scores 1 − 2/length, under the default floor for any word under 17 letters;
+ * - sound-alikes: Double Metaphone buckets keyed with the word length, filed under the lengths a
+ *   transcript token may have (±1, ±2 for 9+ letter words) so a lookup is one probe per code;
  * - two phrase tokens heard as one ("echobell"): their concatenation, exact and by sound.
- * Every candidate is then checked on the real words by match-rules.ts.
+ * Every candidate is then checked on the real words by match-rules.ts; what a check needs of a word
+ * (letters, length, sound codes) sits in one 16-byte record, so rejecting one costs a cache line.
  */
 import {
   concatHash,
   deletionHashes,
   deletionScratch,
   mix,
-  MULTI,
   PostingsBuilder,
   stringHash,
   type Postings,
@@ -50,8 +58,13 @@ export interface Candidate {
  */
 const CANDIDATE_CACHE_LIMIT = 4_000;
 
-/** Sound buckets admit words whose length differs from the transcript token's by at most this. */
-const SOUND_LENGTH_SLACK = 1;
+/**
+ * Sound buckets admit words whose length differs from the transcript token's by at most this, by
+ * the word's spelling reach: a 9+ letter word tolerates two dropped or added letters.
+ */
+function soundSlack(reach: number): number {
+  return reach >= 2 ? 2 : 1;
+}
 
 /**
  * A split tolerates a spelling slip only when one piece is this short: recognisers break an
@@ -59,6 +72,9 @@ const SOUND_LENGTH_SLACK = 1;
  * "astraea"); two whole words that run together into a near miss are usually just two words.
  */
 const SPLIT_STRAY_LENGTH = 2;
+
+/** Transcript tokens this long are probed with two deletions (see the header). */
+const TWO_DELETIONS_FROM = 9;
 
 /** What a probe is looking for, which decides how its postings are checked. */
 const enum Probe {
@@ -76,45 +92,36 @@ const enum Probe {
 
 const soundKey = (code: number, length: number) => mix(code, length);
 
-/** Deletions that made variant `i` of a `length`-letter word, in `deletionHashes` order. */
+/** Deletions that made variant `i` of a `length`-letter token, in `deletionHashes` order. */
 function deletionsAt(i: number, length: number): number {
   return i === 0 ? 0 : i <= length ? 1 : 2;
 }
 
-interface FuzzyTables {
-  /** Deletion-variant hash → word id × 4 + deletions made on the word's side. */
-  readonly deletions: Postings;
-  readonly sounds: Postings;
-  readonly joined: Postings;
-  readonly joinedSounds: Postings;
-  /** Up to two sound codes per word (0: none), packed so a check touches one small array. */
-  readonly wordSounds: Uint32Array;
-  readonly pairSounds: Uint32Array;
-  /** `letterMask` of each word: a cheap filter before the edit distance. */
-  readonly wordMasks: Uint32Array;
-}
+/**
+ * Per-word record, four Uint32 fields: letter mask and length, two sound codes, and the stamp of the
+ * last lookup that saw the word.
+ */
+const RECORD = 4;
+const MASK = 0;
+const SOUND_A = 1;
+const SOUND_B = 2;
+const SEEN = 3;
+/** Letters a–z are bits 0–25 of the mask field, anything else bit 26; the length sits above. */
+const LETTER_BITS = 0x7ffffff;
+const LENGTH_SHIFT = 27;
+const MAX_RECORD_LENGTH = 31;
 
-function packSounds(table: Uint32Array, at: number, codes: readonly number[]): void {
-  table[at * 2] = codes[0] ?? 0;
-  table[at * 2 + 1] = codes[1] ?? 0;
-}
-
-/** Whether entry `at` of a packed sound table shares a code with `codes`. */
-function soundsMatch(table: Uint32Array, at: number, codes: readonly number[]): boolean {
-  const a = table[at * 2]!;
-  const b = table[at * 2 + 1]!;
-  for (const c of codes) if (c !== 0 && (c === a || c === b)) return true;
-  return false;
-}
-
-/** Which of a–z occur in `s` (bit 31 for anything else). Each edit changes at most two bits. */
+/** Which of a–z occur in `s` (bit 26 for anything else). Each edit changes at most two bits. */
 function letterMask(s: string): number {
   let mask = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i) - 97;
-    mask |= c >= 0 && c < 26 ? 1 << c : 1 << 31;
-  }
+  for (let i = 0; i < s.length; i++) mask |= 1 << letterIndex(s.charCodeAt(i));
   return mask;
+}
+
+/** 0–25 for a–z, 26 for anything else. */
+function letterIndex(code: number): number {
+  const c = code - 97;
+  return c >= 0 && c < 26 ? c : 26;
 }
 
 function popcount(x: number): number {
@@ -123,31 +130,54 @@ function popcount(x: number): number {
   return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
+/** Whether sound codes `a`, `b` (0: none) share one with `codes`. */
+function soundsMatch(a: number, b: number, codes: readonly number[]): boolean {
+  for (const c of codes) if (c !== 0 && (c === a || c === b)) return true;
+  return false;
+}
+
+interface Tables {
+  /** Spelling hash → word id × 2 + letters deleted on the word's side (0 or 1). */
+  readonly spellings: Postings;
+  readonly sounds: Postings | null;
+  readonly joined: Postings | null;
+  readonly joinedSounds: Postings | null;
+  /** Up to two sound codes per adjacent pair (0: none). */
+  readonly pairSounds: Uint32Array;
+}
+
 const NO_CANDIDATES: Candidate[] = [];
 const NO_CODES: readonly number[] = [];
 
 export class CandidateIndex {
-  readonly #ids = new Map<string, number>();
-  readonly #words: string[] = [];
-  readonly #pairA: number[] = [];
-  readonly #pairB: number[] = [];
-  readonly #pairIds = new Map<number, number>();
-  #fuzzy: FuzzyTables | null = null;
+  /** Word → id while the index is built; dropped by `build`. */
+  #ids: Map<string, number> | null = new Map();
+  #words: string[] = [];
+  #pairKeys: Map<number, number> | null = new Map();
+  #pairs: number[] = [];
+  /** Phrase tokens of pair p are words `pairWords[2p]`, `pairWords[2p + 1]`. */
+  #pairWords = new Uint32Array(0);
+  #tables: Tables | null = null;
+  #fuzzy = false;
+  #records = new Uint32Array(0);
+  /** Score weight of each word (see `scoreWeight`). */
+  #weights = new Uint16Array(0);
   // Generation stamps dedupe candidates without allocating a Set per lookup.
-  #seenWord = new Uint32Array(0);
   #seenPair = new Uint32Array(0);
   #generation = 0;
-  /** `letterMask` of the transcript token being looked up by `single`. */
+  /** `letterMask` and letter counts of the transcript token being looked up by `single`. */
   #textMask = 0;
+  readonly #textCounts = new Int32Array(27);
   readonly #singleCache = new Map<string, Candidate[]>();
   readonly #splitCache = new Map<string, Candidate[]>();
 
-  /** The id of a phrase token, assigned on first sight. */
+  /** The id of a phrase token, assigned on first sight. Only before `build`. */
   intern(word: string): number {
-    let id = this.#ids.get(word);
+    const ids = this.#building();
+    let id = ids.get(word);
     if (id === undefined) {
       id = this.#words.length;
-      this.#ids.set(word, id);
+      ids.set(word, id);
       this.#words.push(word);
     }
     return id;
@@ -155,12 +185,12 @@ export class CandidateIndex {
 
   /** Records that phrase tokens `a` then `b` are adjacent in some phrase (for "echobell"). */
   addAdjacent(a: number, b: number): void {
+    this.#building();
     if (!isFuzzyEligible(this.#words[a]!) || !isFuzzyEligible(this.#words[b]!)) return;
     const key = a * 2 ** 26 + b;
-    if (this.#pairIds.has(key)) return;
-    this.#pairIds.set(key, this.#pairA.length);
-    this.#pairA.push(a);
-    this.#pairB.push(b);
+    if (this.#pairKeys!.has(key)) return;
+    this.#pairKeys!.set(key, this.#pairs.length / 2);
+    this.#pairs.push(a, b);
   }
 
   /**
@@ -168,54 +198,131 @@ export class CandidateIndex {
    * match exactly (greetings, short words), so "hey" does not dilute a near miss on the name.
    */
   scoreWeight(id: number): number {
-    const word = this.#words[id]!;
-    return isFuzzyEligible(word) ? word.length : 0;
+    return this.#weights[id]!;
   }
 
-  /** Builds the fuzzy tables; without them only exact candidates are produced. */
-  buildFuzzy(): void {
-    const deletions = new PostingsBuilder();
-    const sounds = new PostingsBuilder();
-    const wordSounds = new Uint32Array(this.#words.length * 2);
-    const wordMasks = new Uint32Array(this.#words.length);
-    for (let id = 0; id < this.#words.length; id++) {
-      const word = this.#words[id]!;
-      wordMasks[id] = letterMask(word);
+  /**
+   * Builds the tables, with (`fuzzy`) or without the fuzzy ones. Once, after every phrase.
+   *
+   * Words are numbered afresh here, grouped by sound and then length, so a sound bucket's words
+   * sit side by side in the records: a lookup reads a few cache lines instead of one per word,
+   * which at 100 000 phrases is most of a misspelled token's cost. Returns the new id of each
+   * id `intern` gave.
+   */
+  build(fuzzy: boolean): Uint32Array {
+    this.#building();
+    const interned = this.#words;
+    const count = interned.length;
+    // Two sound codes per interned word (0: none), and how many postings the tables will hold.
+    const soundsOf = new Uint32Array(count * 2);
+    let spellingCount = count;
+    let soundCount = 0;
+    for (let id = 0; fuzzy && id < count; id++) {
+      const word = interned[id]!;
       if (!isFuzzyEligible(word)) continue;
-      const n = deletionHashes(word, editReach(word.length));
-      const hashes = deletionScratch;
-      for (let i = 0; i < n; i++) deletions.add(hashes[i]!, id * 4 + deletionsAt(i, word.length));
       const codes = computeSoundCodes(word);
-      packSounds(wordSounds, id, codes);
-      // Filed under neighbouring lengths too, so a lookup is one probe per code.
-      for (const code of codes) {
-        for (let d = -SOUND_LENGTH_SLACK; d <= SOUND_LENGTH_SLACK; d++) {
-          sounds.add(soundKey(code, word.length + d), id);
+      soundsOf[id * 2] = codes[0] ?? 0;
+      soundsOf[id * 2 + 1] = codes[1] ?? 0;
+      const reach = editReach(word.length);
+      if (reach > 0) spellingCount += word.length;
+      soundCount += codes.length * (2 * soundSlack(reach) + 1);
+    }
+    const order = Array.from({ length: count }, (_, id) => id);
+    if (fuzzy) {
+      // Words without sound codes (exact-only ones) last; ties keep their first-seen order.
+      const key = (id: number) => soundsOf[id * 2] || 2 ** 32;
+      order.sort((a, b) => key(a) - key(b) || interned[a]!.length - interned[b]!.length || a - b);
+    }
+    const remap = new Uint32Array(count);
+    for (let id = 0; id < count; id++) remap[order[id]!] = id;
+    const words = order.map((old) => interned[old]!);
+    this.#words = words;
+
+    const spellings = new PostingsBuilder(spellingCount);
+    const sounds = new PostingsBuilder(soundCount);
+    const records = new Uint32Array(count * RECORD);
+    const weights = new Uint16Array(count);
+    for (let id = 0; id < count; id++) {
+      const word = words[id]!;
+      const eligible = isFuzzyEligible(word);
+      weights[id] = eligible ? Math.min(word.length, 0xffff) : 0;
+      spellings.add(stringHash(word), id * 2);
+      if (!fuzzy || !eligible) continue;
+      // Length 0 in the record marks a word that never matches fuzzily.
+      const length = Math.min(word.length, MAX_RECORD_LENGTH);
+      records[id * RECORD + MASK] = (letterMask(word) | (length << LENGTH_SHIFT)) >>> 0;
+      const reach = editReach(word.length);
+      if (reach > 0) {
+        const n = deletionHashes(word, 1);
+        const hashes = deletionScratch;
+        // Deleting either of a doubled letter gives the same variant: file it once.
+        for (let i = 1; i < n; i++) {
+          if (i > 1 && word.charCodeAt(i - 1) === word.charCodeAt(i - 2)) continue;
+          spellings.add(hashes[i]!, id * 2 + 1);
         }
       }
+      const soundA = soundsOf[order[id]! * 2]!;
+      const soundB = soundsOf[order[id]! * 2 + 1]!;
+      records[id * RECORD + SOUND_A] = soundA;
+      records[id * RECORD + SOUND_B] = soundB;
+      // Filed under neighbouring lengths too, so a lookup is one probe per code.
+      const slack = soundSlack(reach);
+      for (const code of [soundA, soundB]) {
+        if (code === 0) continue;
+        for (let d = -slack; d <= slack; d++) sounds.add(soundKey(code, word.length + d), id);
+      }
     }
+
+    const pairCount = this.#pairs.length / 2;
+    const pairWords = Uint32Array.from(this.#pairs, (old) => remap[old]!);
     const joined = new PostingsBuilder();
     const joinedSounds = new PostingsBuilder();
-    const pairSounds = new Uint32Array(this.#pairA.length * 2);
-    for (let p = 0; p < this.#pairA.length; p++) {
-      const a = this.#words[this.#pairA[p]!]!;
-      const b = this.#words[this.#pairB[p]!]!;
+    const pairSounds = new Uint32Array(pairCount * 2);
+    for (let p = 0; fuzzy && p < pairCount; p++) {
+      const a = words[pairWords[p * 2]!]!;
+      const b = words[pairWords[p * 2 + 1]!]!;
       joined.add(concatHash(a, b), p);
       const codes = computeSoundCodes(a + b);
-      packSounds(pairSounds, p, codes);
+      pairSounds[p * 2] = codes[0] ?? 0;
+      pairSounds[p * 2 + 1] = codes[1] ?? 0;
       for (const code of codes) joinedSounds.add(code, p);
     }
-    this.#fuzzy = {
-      deletions: deletions.build(),
-      sounds: sounds.build(),
-      joined: joined.build(),
-      joinedSounds: joinedSounds.build(),
-      wordSounds,
+
+    this.#tables = {
+      spellings: spellings.build(),
+      // Most sound probes find something, so a filter in front would only cost a cache line.
+      sounds: fuzzy ? sounds.build({ filter: false }) : null,
+      joined: fuzzy ? joined.build() : null,
+      joinedSounds: fuzzy ? joinedSounds.build() : null,
       pairSounds,
-      wordMasks,
     };
-    this.#seenWord = new Uint32Array(this.#words.length);
-    this.#seenPair = new Uint32Array(this.#pairA.length);
+    this.#fuzzy = fuzzy;
+    this.#records = records;
+    this.#weights = weights;
+    this.#pairWords = pairWords;
+    this.#seenPair = new Uint32Array(pairCount);
+    this.#ids = null;
+    this.#pairKeys = null;
+    this.#pairs = [];
+    return remap;
+  }
+
+  /** Bytes held by the index's typed arrays (the words themselves are JS strings). */
+  get byteLength(): number {
+    const t = this.#tables;
+    return (
+      (t
+        ? t.spellings.byteLength +
+          (t.sounds?.byteLength ?? 0) +
+          (t.joined?.byteLength ?? 0) +
+          (t.joinedSounds?.byteLength ?? 0) +
+          t.pairSounds.byteLength
+        : 0) +
+      this.#records.byteLength +
+      this.#weights.byteLength +
+      this.#pairWords.byteLength +
+      this.#seenPair.byteLength
+    );
   }
 
   /** Candidates for the transcript token `text` alone. Callers must not modify the array. */
@@ -232,7 +339,7 @@ export class CandidateIndex {
 
   /** Candidates for two adjacent transcript tokens heard as one phrase token ("door man"). */
   split(first: string, second: string): readonly Candidate[] {
-    if (!this.#fuzzy) return NO_CANDIDATES;
+    if (!this.#fuzzy || first.length + second.length < MIN_FUZZY_LENGTH) return NO_CANDIDATES;
     const key = `${first} ${second}`;
     let found = this.#splitCache.get(key);
     if (!found) {
@@ -243,39 +350,92 @@ export class CandidateIndex {
     return found;
   }
 
-  #lookupSingle(text: string): Candidate[] {
-    const exactId = this.#ids.get(text);
-    const out: Candidate[] =
-      exactId === undefined
-        ? []
-        : [{ ids: [exactId], span: 1, score: 1, exact: true, strict: true }];
-    const tables = this.#fuzzy;
-    if (!tables || !isFuzzyEligible(text)) return out;
-
-    const gen = this.#nextGeneration();
-    if (exactId !== undefined) this.#seenWord[exactId] = gen;
+  /**
+   * Phrase token `id` as a near miss for the transcript token `text`, checked directly rather than
+   * found through the tables: for a search that has already matched the start of a phrase and has
+   * only a few ways on. Null when the rules do not accept it (or the two are identical).
+   */
+  nearMiss(id: number, text: string): Candidate | null {
+    if (!this.#fuzzy || !isFuzzyEligible(text)) return null;
+    const at = id * RECORD;
+    const maskField = this.#records[at + MASK]!;
+    if (maskField === 0) return null;
+    const reach = editReach(maskField >>> LENGTH_SHIFT);
+    if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 1)) return null;
     const codes = soundCodes(text);
-    this.#textMask = letterMask(text);
+    const sound = soundsMatch(this.#records[at + SOUND_A]!, this.#records[at + SOUND_B]!, codes);
+    const fit = fuzzyFit(this.#words[id]!, text, sound);
+    return fit ? fitCandidate([id], 1, fit) : null;
+  }
+
+  #building(): Map<string, number> {
+    if (!this.#ids) throw new Error('the candidate index is already built');
+    return this.#ids;
+  }
+
+  /** The id of the word spelled exactly `text` (whose hash is `hash`), or -1. */
+  #exactId(tables: Tables, text: string, hash: number): number {
+    const table = tables.spellings;
+    for (let e = table.first(hash); e !== -1; e = table.next(e, hash)) {
+      const value = table.value(e);
+      if ((value & 1) === 0 && this.#words[value >>> 1] === text) return value >>> 1;
+    }
+    return -1;
+  }
+
+  #lookupSingle(text: string): Candidate[] {
+    const tables = this.#tables;
+    if (!tables) return NO_CANDIDATES;
+    const eligible = this.#fuzzy && isFuzzyEligible(text);
     // Deleting more letters than the token's own reach never finds a word the rules accept
     // (a longer word within reach needs its own deletions, which the index holds).
-    const n = deletionHashes(text, editReach(text.length));
-    const hashes = deletionScratch;
+    const n = eligible
+      ? deletionHashes(text, text.length >= TWO_DELETIONS_FROM ? 2 : editReach(text.length))
+      : 1;
+    const hashes = eligible ? deletionScratch : [stringHash(text)];
+    const exactId = this.#exactId(tables, text, hashes[0]!);
+    const out: Candidate[] =
+      exactId === -1 ? [] : [{ ids: [exactId], span: 1, score: 1, exact: true, strict: true }];
+    if (!eligible) return out;
+
+    const gen = this.#nextGeneration();
+    if (exactId !== -1) this.#records[exactId * RECORD + SEEN] = gen;
+    const codes = soundCodes(text);
+    this.#setText(text);
     for (let i = 0; i < n; i++) {
       const textDeletions = deletionsAt(i, text.length);
-      this.#probe(tables, Probe.Deletion, hashes[i]!, text, codes, textDeletions, gen, out);
+      this.#probe(
+        tables.spellings,
+        Probe.Deletion,
+        hashes[i]!,
+        text,
+        codes,
+        textDeletions,
+        gen,
+        out,
+      );
     }
     for (const code of codes) {
-      this.#probe(tables, Probe.Sound, soundKey(code, text.length), text, codes, 0, gen, out);
+      this.#probe(
+        tables.sounds!,
+        Probe.Sound,
+        soundKey(code, text.length),
+        text,
+        codes,
+        0,
+        gen,
+        out,
+      );
     }
-    this.#probe(tables, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
-    for (const code of codes)
-      this.#probe(tables, Probe.JoinedSound, code, text, codes, 0, gen, out);
+    this.#probe(tables.joined!, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
+    for (const code of codes) {
+      this.#probe(tables.joinedSounds!, Probe.JoinedSound, code, text, codes, 0, gen, out);
+    }
     return out;
   }
 
   #lookupSplit(first: string, second: string): Candidate[] {
-    const tables = this.#fuzzy;
-    if (!tables || first.length + second.length < MIN_FUZZY_LENGTH) return NO_CANDIDATES;
+    const tables = this.#tables!;
     const joined = first + second;
     const out: Candidate[] = [];
     const gen = this.#nextGeneration();
@@ -284,13 +444,13 @@ export class CandidateIndex {
     const n = stray ? deletionHashes(joined, 1) : 1;
     const hashes = stray ? deletionScratch : [stringHash(joined)];
     for (let i = 0; i < n; i++) {
-      this.#probe(tables, Probe.Split, hashes[i]!, joined, NO_CODES, 0, gen, out);
+      this.#probe(tables.spellings, Probe.Split, hashes[i]!, joined, NO_CODES, 0, gen, out);
     }
     return out.length === 0 ? NO_CANDIDATES : out;
   }
 
   #probe(
-    tables: FuzzyTables,
+    table: Postings,
     kind: Probe,
     hash: number,
     text: string,
@@ -299,30 +459,13 @@ export class CandidateIndex {
     gen: number,
     out: Candidate[],
   ): void {
-    const table =
-      kind === Probe.Sound
-        ? tables.sounds
-        : kind === Probe.Joined
-          ? tables.joined
-          : kind === Probe.JoinedSound
-            ? tables.joinedSounds
-            : tables.deletions;
-    const found = table.find(hash);
-    if (found < 0) return;
-    if (found < MULTI) {
-      this.#visit(tables, kind, found, text, codes, textDeletions, gen, out);
-      return;
-    }
-    const overflow = table.overflow;
-    const at = found - MULTI;
-    for (let k = at + 1, end = at + 1 + overflow[at]!; k < end; k++) {
-      this.#visit(tables, kind, overflow[k]!, text, codes, textDeletions, gen, out);
+    for (let e = table.first(hash); e !== -1; e = table.next(e, hash)) {
+      this.#visit(kind, table.value(e), text, codes, textDeletions, gen, out);
     }
   }
 
   /** Checks one posting on the real words and records it if the rules accept it. */
   #visit(
-    tables: FuzzyTables,
     kind: Probe,
     value: number,
     text: string,
@@ -334,44 +477,81 @@ export class CandidateIndex {
     if (kind === Probe.Joined || kind === Probe.JoinedSound) {
       if (this.#seenPair[value] === gen) return;
       this.#seenPair[value] = gen;
-      const a = this.#pairA[value]!;
-      const b = this.#pairB[value]!;
+      const a = this.#pairWords[value * 2]!;
+      const b = this.#pairWords[value * 2 + 1]!;
       const joined = this.#words[a]! + this.#words[b]!;
       const edits = joinedEdits(joined, text);
       if (edits < 0) return;
-      const sound = edits === 1 && soundsMatch(tables.pairSounds, value, codes);
+      const pairSounds = this.#tables!.pairSounds;
+      const sound =
+        edits === 1 && soundsMatch(pairSounds[value * 2]!, pairSounds[value * 2 + 1]!, codes);
       const fit = joinedFit(joined, text, edits, sound);
       if (fit) out.push(fitCandidate([a, b], 1, fit));
       return;
     }
-    const id = kind === Probe.Sound ? value : value >>> 2;
-    if (this.#seenWord[id] === gen) return;
-    const word = this.#words[id]!;
+    const records = this.#records;
+    const id = kind === Probe.Sound ? value : value >>> 1;
+    const at = id * RECORD;
+    if (records[at + SEEN] === gen) return;
+    const maskField = records[at + MASK]!;
+    // Words that only match exactly are in the spelling table for exact lookups alone.
+    if (maskField === 0) return;
     if (kind === Probe.Split) {
-      if ((value & 3) > 1) return;
-      this.#seenWord[id] = gen;
+      records[at + SEEN] = gen;
+      const word = this.#words[id]!;
       const edits = joinedEdits(word, text);
       if (edits < 0) return;
-      const sound = edits === 1 && soundsMatch(tables.wordSounds, id, soundCodes(text));
+      const sound =
+        edits === 1 &&
+        soundsMatch(records[at + SOUND_A]!, records[at + SOUND_B]!, soundCodes(text));
       const fit = joinedFit(word, text, edits, sound);
       if (fit) out.push(fitCandidate([id], 2, fit));
       return;
     }
     // Deleting more letters from the transcript token than the word's reach only finds words
     // that are too far away; skip them before paying for an edit distance.
-    const reach = editReach(word.length);
+    const reach = editReach(maskField >>> LENGTH_SHIFT);
     if (kind === Probe.Deletion && textDeletions > reach) return;
-    this.#seenWord[id] = gen;
-    if (popcount(tables.wordMasks[id]! ^ this.#textMask) > 2 * (reach + 1)) return;
+    records[at + SEEN] = gen;
     // A sound bucket is almost always the same sound; a hash collision must not count as one.
-    const fit = fuzzyFit(word, text, soundsMatch(tables.wordSounds, id, codes));
+    const sound = soundsMatch(records[at + SOUND_A]!, records[at + SOUND_B]!, codes);
+    // The most edits `fuzzyFit` accepts here; cheap lower bounds reject most words before it.
+    const most = sound ? reach + 1 : reach;
+    if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * most) return;
+    const word = this.#words[id]!;
+    if (Math.abs(word.length - text.length) > most || this.#countBound(word, text) > most) return;
+    const fit = fuzzyFit(word, text, sound);
     if (fit) out.push(fitCandidate([id], 1, fit));
+  }
+
+  #setText(text: string): void {
+    this.#textMask = letterMask(text);
+    const counts = this.#textCounts;
+    counts.fill(0);
+    for (let i = 0; i < text.length; i++) counts[letterIndex(text.charCodeAt(i))]!++;
+  }
+
+  /**
+   * A lower bound on the edit distance between `word` and the text `#setText` set: half the letter
+   * counts that differ (a substitution changes two counts, an insertion or deletion one, a swap
+   * none).
+   */
+  #countBound(word: string, text: string): number {
+    const counts = this.#textCounts;
+    let differ = text.length;
+    for (let i = 0; i < word.length; i++) {
+      const c = letterIndex(word.charCodeAt(i));
+      differ += counts[c]! > 0 ? -1 : 1;
+      counts[c]!--;
+    }
+    for (let i = 0; i < word.length; i++) counts[letterIndex(word.charCodeAt(i))]!++;
+    return (differ + 1) >> 1;
   }
 
   #nextGeneration(): number {
     this.#generation = (this.#generation + 1) >>> 0;
     if (this.#generation === 0) {
-      this.#seenWord.fill(0);
+      for (let at = SEEN; at < this.#records.length; at += RECORD) this.#records[at] = 0;
       this.#seenPair.fill(0);
       this.#generation = 1;
     }

@@ -77,9 +77,9 @@ export interface TokenFit {
 export function fuzzyFit(phraseToken: string, textToken: string, sound: boolean): TokenFit | null {
   if (!isFuzzyEligible(phraseToken) || !isFuzzyEligible(textToken)) return null;
   const reach = editReach(phraseToken.length);
-  const d = boundedDamerau(phraseToken, textToken, reach + 1);
-  if (d === 0 || d > reach + 1) return null;
-  if (d > reach && !sound) return null;
+  const most = sound ? reach + 1 : reach;
+  const d = boundedDamerau(phraseToken, textToken, most);
+  if (d === 0 || d > most) return null;
   const length = Math.max(phraseToken.length, textToken.length);
   // A trailing s is a plural or a possessive/contraction whose apostrophe was dropped
   // ("Astraea's listening"): scored like a vowel slip, but it never wakes a one-token phrase,

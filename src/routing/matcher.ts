@@ -51,20 +51,49 @@ export interface PhraseMatcher {
   readonly size: number;
 }
 
-interface CompiledPhrase {
-  readonly phrase: string;
-  readonly target: string;
-  readonly norm: string;
-  readonly tokenCount: number;
+/**
+ * The registered phrases, struct-of-arrays: at 100 000 phrases an object per phrase (with its
+ * normalised text) costs more than the whole fuzzy index. The phrase and target strings are the
+ * caller's own; the normalised text is only needed to break exact ties, so it is recomputed then.
+ */
+class PhraseTable {
+  readonly phrases: string[] = [];
+  readonly targets: string[] = [];
+  readonly tokenCounts: Uint32Array;
+  readonly normLengths: Uint32Array;
+
+  constructor(capacity: number) {
+    this.tokenCounts = new Uint32Array(capacity);
+    this.normLengths = new Uint32Array(capacity);
+  }
+
+  add(phrase: string, target: string, norm: string, tokenCount: number): number {
+    const id = this.phrases.length;
+    this.phrases.push(phrase);
+    this.targets.push(target);
+    this.tokenCounts[id] = tokenCount;
+    this.normLengths[id] = norm.length;
+    return id;
+  }
+
+  norm(id: number): string {
+    return normalizePhrase(this.phrases[id]!);
+  }
 }
 
 /** A complete phrase found from one start position, before ranking. */
 interface Found {
-  readonly phrase: CompiledPhrase;
+  readonly phrase: number;
   readonly endToken: number;
   readonly score: number;
   readonly exact: boolean;
 }
+
+/**
+ * Past the first token of a phrase, a trie node with at most this many children has each of them
+ * checked against the next transcript token directly (see `Search.#guide`).
+ */
+const GUIDE_LIMIT = 8;
 
 /** Two scores this close are a tie (guards float noise from weighting). */
 const SCORE_EPSILON = 1e-9;
@@ -74,39 +103,51 @@ export function compileMatcher(
   options: MatchOptions = DEFAULT_MATCH_OPTIONS,
 ): PhraseMatcher {
   const index = new CandidateIndex();
-  const trie = new PhraseTrie<CompiledPhrase>();
+  const trie = new PhraseTrie();
+  const table = new PhraseTable(phrases.length);
+  const tokenIds: number[][] = [];
   for (const { phrase, target } of phrases) {
     const norm = normalizePhrase(phrase);
     if (norm === '') continue;
     const words = norm.split(' ');
     const ids = words.map((w) => index.intern(w));
     for (let k = 1; k < ids.length; k++) index.addAdjacent(ids[k - 1]!, ids[k]!);
-    trie.insert(ids, { phrase, target, norm, tokenCount: words.length });
+    table.add(phrase, target, norm, words.length);
+    tokenIds.push(ids);
   }
-  if (options.fuzzy) index.buildFuzzy();
+  // The index numbers its words afresh once it has seen them all (see `CandidateIndex.build`).
+  const remap = index.build(options.fuzzy);
+  tokenIds.forEach((ids, phrase) =>
+    trie.insert(
+      ids.map((id) => remap[id]!),
+      phrase,
+    ),
+  );
+  trie.compact();
 
   return {
     size: phrases.length,
-    find: (utterance) => findBest(utterance, trie, index, options.minScore),
+    find: (utterance) => findBest(utterance, trie, index, table, options.minScore),
   };
 }
 
 function findBest(
   utterance: Utterance,
-  trie: PhraseTrie<CompiledPhrase>,
+  trie: PhraseTrie,
   index: CandidateIndex,
+  table: PhraseTable,
   minScore: number,
 ): Match | null {
   const { tokens, text } = utterance;
-  const search = new Search(utterance, trie, index, minScore);
+  const search = new Search(utterance, trie, index, table, minScore);
   for (let i = 0; i < tokens.length; i++) {
-    const best = pickBest(search.from(i));
+    const best = pickBest(search.from(i), table);
     if (!best) continue;
     const start = tokens[i]!.start;
     const end = tokens[best.endToken]!.end;
     return {
-      phrase: best.phrase.phrase,
-      target: best.phrase.target,
+      phrase: table.phrases[best.phrase]!,
+      target: table.targets[best.phrase]!,
       matchedText: text.slice(start, end),
       start,
       end,
@@ -120,8 +161,9 @@ function findBest(
 /** One utterance's walk through the trie; candidates per position are looked up once. */
 class Search {
   readonly #tokens: Utterance['tokens'];
-  readonly #trie: PhraseTrie<CompiledPhrase>;
+  readonly #trie: PhraseTrie;
   readonly #index: CandidateIndex;
+  readonly #table: PhraseTable;
   readonly #minScore: number;
   readonly #singles: (readonly Candidate[] | undefined)[] = [];
   readonly #splits: (readonly Candidate[] | undefined)[] = [];
@@ -129,13 +171,15 @@ class Search {
 
   constructor(
     utterance: Utterance,
-    trie: PhraseTrie<CompiledPhrase>,
+    trie: PhraseTrie,
     index: CandidateIndex,
+    table: PhraseTable,
     minScore: number,
   ) {
     this.#tokens = utterance.tokens;
     this.#trie = trie;
     this.#index = index;
+    this.#table = table;
     this.#minScore = minScore;
   }
 
@@ -159,24 +203,51 @@ class Search {
     exact: boolean,
     strict: boolean,
   ) {
-    const ends = this.#trie.ends(node);
-    if (ends) {
+    let phrase = this.#trie.firstEnd(node);
+    if (phrase !== -1) {
       const score = exact ? 1 : weight > 0 ? weighted / weight : 0;
-      for (const phrase of ends) {
+      for (; phrase !== -1; phrase = this.#trie.nextEnd(phrase)) {
         // A one-token phrase has no other word to vouch for a near miss.
-        if (!exact && (score < this.#minScore || (phrase.tokenCount === 1 && !strict))) continue;
+        const oneToken = this.#table.tokenCounts[phrase] === 1;
+        if (!exact && (score < this.#minScore || (oneToken && !strict))) continue;
         this.#found.push({ phrase, endToken: j - 1, score, exact });
       }
     }
     if (!this.#trie.hasChildren(node) || j >= this.#tokens.length) return;
     const norm = this.#tokens[j]!.norm;
-    for (const c of (this.#singles[j] ??= this.#index.single(norm))) {
-      this.#follow(c, node, j, weighted, weight, exact, strict);
-    }
+    const singles = (this.#singles[j] ??= this.#index.single(norm));
+    for (const c of singles) this.#follow(c, node, j, weighted, weight, exact, strict);
+    if (node !== ROOT) this.#guide(singles, node, j, weighted, weight, exact, strict);
     if (j + 1 >= this.#tokens.length) return;
     const next = this.#tokens[j + 1]!.norm;
     for (const c of (this.#splits[j] ??= this.#index.split(norm, next))) {
       this.#follow(c, node, j, weighted, weight, exact, strict);
+    }
+  }
+
+  /**
+   * Once a phrase has started, the ways on are few, so each is tried on token `j` with the match
+   * rules directly. The index finds every near miss one edit away and those that sound alike, but
+   * (to stay small) not every two-edit near miss of a long word; here nothing within the rules is
+   * missed for the second and later tokens of a phrase ("Kleahand ajsistant").
+   */
+  #guide(
+    singles: readonly Candidate[],
+    node: number,
+    j: number,
+    weighted: number,
+    weight: number,
+    exact: boolean,
+    strict: boolean,
+  ) {
+    const count = this.#trie.childCount(node);
+    if (count > GUIDE_LIMIT) return;
+    const norm = this.#tokens[j]!.norm;
+    for (let k = 0; k < count; k++) {
+      const id = this.#trie.childToken(node, k);
+      if (singles.some((c) => c.ids.length === 1 && c.ids[0] === id)) continue;
+      const c = this.#index.nearMiss(id, norm);
+      if (c) this.#follow(c, node, j, weighted, weight, exact, strict);
     }
   }
 
@@ -205,40 +276,43 @@ class Search {
  * The best of the phrases found at one start. Two near misses that rank level but belong to
  * different targets ("marie" between "maria" and "mario") are ambiguous: neither wakes.
  */
-function pickBest(found: readonly Found[]): Found | null {
+function pickBest(found: readonly Found[], table: PhraseTable): Found | null {
   if (found.length === 0) return null;
-  const sorted = [...found].sort(compareFound);
+  const sorted = [...found].sort((a, b) => compareFound(a, b, table));
   const best = sorted[0]!;
   const next = sorted[1];
   if (
     next &&
     !best.exact &&
     !next.exact &&
-    next.phrase.target !== best.phrase.target &&
-    rankLevel(best, next)
+    table.targets[next.phrase] !== table.targets[best.phrase] &&
+    rankLevel(best, next, table)
   ) {
     return null;
   }
   return best;
 }
 
-function rankLevel(a: Found, b: Found): boolean {
+function rankLevel(a: Found, b: Found, table: PhraseTable): boolean {
   return (
-    a.phrase.tokenCount === b.phrase.tokenCount &&
-    a.phrase.norm.length === b.phrase.norm.length &&
+    table.tokenCounts[a.phrase] === table.tokenCounts[b.phrase] &&
+    table.normLengths[a.phrase] === table.normLengths[b.phrase] &&
     Math.abs(a.score - b.score) < SCORE_EPSILON
   );
 }
 
-function compareFound(a: Found, b: Found): number {
+function compareFound(a: Found, b: Found, table: PhraseTable): number {
+  const { tokenCounts, normLengths } = table;
   return (
     Number(b.exact) - Number(a.exact) ||
-    b.phrase.tokenCount - a.phrase.tokenCount ||
-    b.phrase.norm.length - a.phrase.norm.length ||
+    tokenCounts[b.phrase]! - tokenCounts[a.phrase]! ||
+    normLengths[b.phrase]! - normLengths[a.phrase]! ||
     (Math.abs(b.score - a.score) < SCORE_EPSILON ? 0 : b.score - a.score) ||
-    compareText(a.phrase.norm, b.phrase.norm) ||
-    compareText(a.phrase.phrase, b.phrase.phrase) ||
-    compareText(a.phrase.target, b.phrase.target)
+    (a.phrase === b.phrase
+      ? 0
+      : compareText(table.norm(a.phrase), table.norm(b.phrase)) ||
+        compareText(table.phrases[a.phrase]!, table.phrases[b.phrase]!) ||
+        compareText(table.targets[a.phrase]!, table.targets[b.phrase]!))
   );
 }
 

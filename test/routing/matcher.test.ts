@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { boundedDamerau } from '../../src/routing/edit-distance.js';
 import {
@@ -6,7 +7,6 @@ import {
   Postings,
   PostingsBuilder,
   stringHash,
-  MULTI,
 } from '../../src/routing/match-hash.js';
 import { consonantSkeleton, editReach, fuzzyFit } from '../../src/routing/match-rules.js';
 import {
@@ -131,6 +131,29 @@ describe('compileMatcher: ranking', () => {
   });
 });
 
+describe('compileMatcher: near misses past the first token', () => {
+  // Two substitutions in a 9-letter word, neither sounding alike: within spelling reach (two
+  // edits from 9 letters) but not in the index's one-deletion neighbourhoods nor a sound bucket.
+  // Once "kleahand" has started the phrase, the few ways on are checked directly.
+  const phrases = [
+    { phrase: 'kleahand assistant', target: 'k' },
+    { phrase: 'hey kleahand', target: 'other' },
+  ];
+
+  it('finds a two-edit near miss on a later token of a phrase', () => {
+    const m = find('ok kleahand ajsixtant, the door', phrases);
+    expect(m).toMatchObject({ target: 'k', matchedText: 'kleahand ajsixtant', exact: false });
+  });
+
+  it('finds it among many registered phrases too', () => {
+    const many = [...phrases];
+    for (let i = 0; i < 2000; i++)
+      many.push({ phrase: `hey name${i}x assistant`, target: `t${i}` });
+    expect(find('kleahand ajsixtant', many)?.target).toBe('k');
+    expect(find('kleahand ajsixtxnt', many)).toBeNull(); // three edits: out of reach
+  });
+});
+
 describe('compileMatcher: options', () => {
   it('matches exact whole tokens only when fuzzy is off (cancel phrases)', () => {
     const cancel = ['cancel', 'never mind', "that's all"].map((phrase) => ({
@@ -182,6 +205,36 @@ describe('match rules', () => {
     expect(consonantSkeleton('pewter')).not.toBe(consonantSkeleton('peter'));
   });
 
+  it('computes the banded distance exactly like the full table, within the bound', () => {
+    /** Reference: the whole optimal-string-alignment table. */
+    const full = (a: string, b: string): number => {
+      const d = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+      );
+      for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+          let v = Math.min(
+            d[i - 1]![j]! + 1,
+            d[i]![j - 1]! + 1,
+            d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+          );
+          if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+            v = Math.min(v, d[i - 2]![j - 2]! + 1);
+          }
+          d[i]![j] = v;
+        }
+      }
+      return d[a.length]![b.length]!;
+    };
+    const word = fc.stringMatching(/^[abc]{0,12}$/);
+    fc.assert(
+      fc.property(word, word, fc.integer({ min: 0, max: 4 }), (a, b, max) => {
+        expect(boundedDamerau(a, b, max)).toBe(Math.min(full(a, b), max + 1));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('computes Damerau-Levenshtein distance with a bound', () => {
     expect(boundedDamerau('astraea', 'astrea', 2)).toBe(1);
     expect(boundedDamerau('alexander', 'alexnader', 2)).toBe(1); // a swap is one edit
@@ -218,16 +271,26 @@ describe('fuzzy index internals', () => {
     const b = new PostingsBuilder();
     for (let i = 0; i < 5000; i++) b.add(stringHash(`w${i % 1000}`), i);
     const table = b.build();
-    const one = table.find(stringHash('w7'));
-    expect(one).toBeGreaterThanOrEqual(MULTI);
-    const at = one - MULTI;
-    expect(Array.from(table.overflow.subarray(at + 1, at + 1 + table.overflow[at]!))).toEqual([
-      7, 1007, 2007, 3007, 4007,
-    ]);
-    expect(table.find(stringHash('absent'))).toBe(-1);
+    expect(table.values(stringHash('w7'))).toEqual([7, 1007, 2007, 3007, 4007]);
+    expect(table.values(stringHash('absent'))).toEqual([]);
+    expect(table.first(stringHash('absent'))).toBe(-1);
     const single = new PostingsBuilder();
     single.add(stringHash('x'), 42);
-    expect(single.build().find(stringHash('x'))).toBe(42);
-    expect(new Postings(new Uint32Array(0), new Uint32Array(0)).find(1)).toBe(-1);
+    expect(single.build().values(stringHash('x'))).toEqual([42]);
+    expect(new Postings(new Uint32Array(0), new Uint32Array(0)).first(1)).toBe(-1);
+  });
+
+  it('finds every posting of a large table, with or without its filter', () => {
+    const b = new PostingsBuilder();
+    for (let i = 0; i < 200_000; i++) b.add(stringHash(`k${i}`), i);
+    for (const table of [b.build(), b.build({ filter: false })]) {
+      for (let i = 0; i < 200_000; i += 7) {
+        expect(table.values(stringHash(`k${i}`))).toContain(i);
+      }
+      let stray = 0;
+      for (let i = 0; i < 10_000; i++) stray += table.values(stringHash(`absent${i}`)).length;
+      // Fingerprints keep other hashes out: almost no value comes back for an absent key.
+      expect(stray).toBeLessThan(50);
+    }
   });
 });
