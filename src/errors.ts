@@ -47,7 +47,7 @@ export class PhraseConflict extends EchonetError {
   ) {
     super(
       ownerPhrase === phrase
-        ? `Phrase '${phrase}' is already registered by target '${owner}'`
+        ? `Phrase '${phrase}' of target '${requestedBy}' is already registered by target '${owner}'`
         : `Phrase '${phrase}' of target '${requestedBy}' collides with '${ownerPhrase}' of target '${owner}'`,
     );
   }

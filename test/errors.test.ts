@@ -36,7 +36,9 @@ describe('error classes', () => {
 
   it('names what conflicts with what', () => {
     expect(new TargetNotFound('x').message).toBe("Target 'x' not found");
-    expect(new PhraseConflict('hey echo', 'echobell', 'astraea').message).toContain("'echobell'");
+    expect(new PhraseConflict('hey echo', 'echobell', 'astraea').message).toBe(
+      "Phrase 'hey echo' of target 'astraea' is already registered by target 'echobell'",
+    );
     const collision = new PhraseConflict('Hey, Echo!', 'echobell', 'astraea', 'hey echo');
     expect(collision.message).toContain('astraea');
     expect(collision.message).toContain('echobell');
