@@ -5,6 +5,7 @@
 import { hostMatcher, ruleText, type AddressRule } from './address-list.js';
 import { PhraseConflict, ValidationError } from './errors.js';
 import { normalizePhrase } from './routing/normalize.js';
+import { listenUrlFor } from './routing/routing-table.js';
 import type { Target } from './store/targets.js';
 
 export const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
@@ -105,11 +106,6 @@ function assertHostAllowed(url: URL, field: string, policy: RegistrationPolicy):
   }
 }
 
-/** `base_url` without trailing slashes, plus `/listen`. */
-export function listenUrl(baseUrl: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/listen`;
-}
-
 /** Throws PhraseConflict if any phrase of `target` normalises to one another target owns. */
 export function assertNoPhraseConflict(target: Target, others: readonly Target[]): void {
   const owners = new Map<string, { target: string; phrase: string }>();
@@ -148,7 +144,7 @@ export function targetView(t: Target): {
   return {
     name: t.name,
     base_url: t.baseUrl,
-    listen_url: listenUrl(t.baseUrl),
+    listen_url: listenUrlFor(t.baseUrl),
     phrases: [...t.phrases],
   };
 }

@@ -6,12 +6,12 @@ import {
   MAX_PHRASE_LENGTH,
   MAX_PHRASES,
   assertNoPhraseConflict,
-  listenUrl,
   targetView,
   validateRegistration,
   type RegistrationPolicy,
 } from '../registration.js';
 import type { TargetRegistry } from '../store/targets.js';
+import { listenUrlFor } from '../routing/routing-table.js';
 import type { TextHandler } from '../routing/text-handler.js';
 
 export interface TargetRoutesOptions {
@@ -76,7 +76,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       return {
         ok: true,
         registered: target.name,
-        listen_url: listenUrl(target.baseUrl),
+        listen_url: listenUrlFor(target.baseUrl),
         phrases: [...target.phrases],
       };
     },

@@ -17,6 +17,11 @@ export interface RoutingTable {
   has(target: string): boolean;
 }
 
+/** Where a target listens: `base_url` without trailing slashes, plus `/listen`. */
+export function listenUrlFor(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/listen`;
+}
+
 export function buildRoutingTable(
   targets: readonly RouteTarget[],
   options: MatchOptions,
@@ -24,7 +29,7 @@ export function buildRoutingTable(
   const urls = new Map<string, string>();
   const phrases: { phrase: string; target: string }[] = [];
   for (const t of targets) {
-    urls.set(t.name, `${t.baseUrl.replace(/\/+$/, '')}/listen`);
+    urls.set(t.name, listenUrlFor(t.baseUrl));
     for (const phrase of t.phrases) phrases.push({ phrase, target: t.name });
   }
   return {

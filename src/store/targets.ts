@@ -26,6 +26,7 @@ export class TargetRegistry {
   readonly #upsert;
   readonly #deleteOne;
   readonly #deleteAll;
+  readonly #count;
   readonly #listeners = new Set<() => void>();
 
   constructor(db: Db) {
@@ -42,6 +43,7 @@ export class TargetRegistry {
     );
     this.#deleteOne = db.prepare<[string]>('DELETE FROM targets WHERE name = ? COLLATE NOCASE');
     this.#deleteAll = db.prepare('DELETE FROM targets');
+    this.#count = db.prepare<[], number>('SELECT COUNT(*) FROM targets').pluck();
   }
 
   /** Inserts or replaces `target`; `guard` sees the other targets under the write lock. */
@@ -104,7 +106,7 @@ export class TargetRegistry {
   }
 
   count(): number {
-    return (this.#db.prepare('SELECT COUNT(*) AS n FROM targets').get() as { n: number }).n;
+    return this.#count.get() as number;
   }
 
   /** Called after every write made through this registry (other processes: see RegistryWatcher). */
