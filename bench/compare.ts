@@ -7,6 +7,9 @@
  *   --workload wake|follow   (wake)     --connections N   (32)
  *   --phrases N              (1)        --rounds N        (3)
  *   --duration S             (3)
+ *
+ * `label=path+--flag+--flag` starts that build with extra node flags. RSS is read after start and
+ * after each round.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import type { LoadResult } from './load.js';
 import {
   API_KEY,
   cpuSeconds,
+  memoryMiB,
   runLoad,
   startEchonet,
   startStub,
@@ -38,9 +42,8 @@ const workload = opts.workload as Workload;
 if (workload !== 'wake' && workload !== 'follow') throw new Error('--workload is wake or follow');
 const builds = positionals.map((arg) => {
   const eq = arg.indexOf('=');
-  return eq > 0
-    ? { label: arg.slice(0, eq), cli: resolve(arg.slice(eq + 1)) }
-    : { label: arg, cli: resolve(arg) };
+  const [path = '', ...nodeArgs] = (eq > 0 ? arg.slice(eq + 1) : arg).split('+');
+  return { label: eq > 0 ? arg.slice(0, eq) : arg, cli: resolve(path), nodeArgs };
 });
 if (builds.length === 0) throw new Error('usage: compare.ts label=path/to/echonet.mjs ...');
 
@@ -56,8 +59,12 @@ try {
   for (const [i, b] of builds.entries()) {
     const db = join(work, `${i}.db`);
     copyFileSync(seed, db);
-    const e = await startEchonet({ dbPath: db, cli: b.cli });
+    const e = await startEchonet({ dbPath: db, cli: b.cli, nodeArgs: b.nodeArgs });
     running.push(e);
+    const m = memoryMiB(e.pid);
+    process.stderr.write(
+      `${b.label}: started in ${e.startMs.toFixed(0)} ms, RSS ${m.rss.toFixed(0)} MiB (anon ${m.anon.toFixed(0)})\n`,
+    );
     if (workload === 'follow') {
       for (let s = 0; s < SOURCES; s++) {
         await fetch(`${e.url}/text`, {
@@ -68,7 +75,9 @@ try {
       }
     }
   }
-  const results = builds.map(() => [] as (LoadResult & { cpuUs: number })[]);
+  const results = builds.map(
+    () => [] as (LoadResult & { cpuUs: number; rss: number; peak: number })[],
+  );
   for (let round = 0; round < Number(opts.rounds); round++) {
     for (const [i, e] of running.entries()) {
       const cpu0 = cpuSeconds(e.pid);
@@ -82,9 +91,11 @@ try {
         durationS: Number(opts.duration),
       });
       const cpuUs = ((cpuSeconds(e.pid) - cpu0) * 1e6) / r.allRequests;
-      results[i]!.push({ ...r, cpuUs });
+      const m = memoryMiB(e.pid);
+      results[i]!.push({ ...r, cpuUs, rss: m.rss, peak: m.peak });
       process.stderr.write(
-        `${builds[i]!.label} round ${round + 1}: ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(0)} CPU µs/req\n`,
+        `${builds[i]!.label} round ${round + 1}: ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(0)} CPU µs/req, ` +
+          `RSS ${m.rss.toFixed(0)} MiB (anon ${m.anon.toFixed(0)}, peak ${m.peak.toFixed(0)})\n`,
       );
     }
   }
@@ -92,14 +103,15 @@ try {
     `\n${workload}, ${opts.phrases} phrases, concurrency ${opts.connections}, ${opts.rounds} rounds\n`,
   );
   console.log(
-    '| build | best req/s | median CPU µs/req | median p50 ms | median p99 ms | failures |',
+    '| build | best req/s | median CPU µs/req | median p50 ms | median p99 ms | RSS after load MiB | peak MiB | failures |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [i, b] of builds.entries()) {
     const rs = results[i]!;
     console.log(
       `| ${b.label} | ${Math.max(...rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuUs)).toFixed(0)} | ` +
-        `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${rs.reduce((n, r) => n + r.failures, 0)} |`,
+        `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ` +
+        `${rs.at(-1)!.rss.toFixed(0)} | ${rs.at(-1)!.peak.toFixed(0)} | ${rs.reduce((n, r) => n + r.failures, 0)} |`,
     );
   }
 } finally {

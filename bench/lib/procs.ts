@@ -105,6 +105,8 @@ export interface EchonetOptions {
   readonly cli?: string;
   /** Write a V8 CPU profile into this folder when the process exits. */
   readonly cpuProfDir?: string;
+  /** Extra `node` flags (bench/compare.ts `label=cli+--flag`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface Echonet extends Proc {
@@ -113,7 +115,18 @@ export interface Echonet extends Proc {
   readonly startMs: number;
 }
 
-/** Spawns `node dist/echonet.mjs serve` as in production and waits for its first 200 on /health. */
+/**
+ * The node flags a build's first line (`#!/usr/bin/env -S node --flag …`) starts it with, so the
+ * benchmark runs Echonet exactly as the `echonet` command and `npm start` do.
+ */
+export function launchFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').slice(0, 200).split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env(?: -S)? node((?: \S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`${cli}: first line is not a node shebang: ${first}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
+/** Spawns `echonet serve` as in production and waits for its first 200 on /health. */
 export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
@@ -131,7 +144,9 @@ export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const prof = options.cpuProfDir ? cpuProfArgs(options.cpuProfDir) : [];
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const proc = startProc([...prof, options.cli ?? CLI, 'serve'], env);
+  const cli = options.cli ?? CLI;
+  const flags = [...prof, ...launchFlags(cli), ...(options.nodeArgs ?? [])];
+  const proc = startProc([...flags, cli, 'serve'], env);
   const deadline = t0 + 60_000;
   while ((await healthStatus(url)) !== 200) {
     if (proc.child.exitCode !== null) throw new Error(`echonet exited:\n${proc.output()}`);
@@ -145,11 +160,11 @@ export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
 }
 
 /** Resident and peak resident memory of a process, in MiB (Linux /proc). */
-export function memoryMiB(pid: number): { rss: number; peak: number } {
+export function memoryMiB(pid: number): { rss: number; peak: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024 };
 }
 
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux build Node supports. */

@@ -46,6 +46,17 @@ export interface ForwarderOptions {
 /** A target's answer is read (so the connection can be reused) but never needs to be large. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
+/** Where a listen URL's requests go, in the form undici takes. */
+interface Destination {
+  readonly origin: string;
+  readonly path: string;
+}
+
+// Shared by every forward; undici reads request headers but never changes them.
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+});
+
 /** Failures where the target cannot have seen a response go out, so one retry is safe. */
 const RETRYABLE: ReadonlySet<ForwardFailure> = new Set(['refused', 'reset']);
 
@@ -68,19 +79,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
    * header/body timers and a check per body chunk rather than an AbortSignal per request, which
    * cost a quarter of Echonet's CPU per forwarded utterance (bench/NOTES.md).
    */
-  // Listen URLs repeat on every forward; parsing one costs more than the rest of the call setup.
-  const urls = new Map<string, URL>();
-  function parsedUrl(listenUrl: string): URL {
-    let url = urls.get(listenUrl);
-    if (url === undefined) {
-      if (urls.size >= 10_000) urls.clear();
-      urls.set(listenUrl, (url = new URL(listenUrl)));
+  // Listen URLs repeat on every forward; parsing one (and reading its parts, which URL computes
+  // afresh on each access) costs more than the rest of the call setup.
+  const destinations = new Map<string, Destination>();
+  function destinationOf(listenUrl: string): Destination {
+    let dest = destinations.get(listenUrl);
+    if (dest === undefined) {
+      if (destinations.size >= 10_000) destinations.clear();
+      const url = new URL(listenUrl);
+      dest = { origin: url.origin, path: `${url.pathname}${url.search}` };
+      destinations.set(listenUrl, dest);
     }
-    return url;
+    return dest;
   }
 
   async function attempt(
-    url: URL,
+    dest: Destination,
     body: string,
     deadline: number,
   ): Promise<{ result: ForwardResult; started: boolean }> {
@@ -88,10 +102,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const budget = Math.max(1, Math.ceil(deadline - performance.now()));
     try {
       const res = await dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        origin: dest.origin,
+        path: dest.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: JSON_HEADERS,
         body,
         headersTimeout: budget,
         bodyTimeout: budget,
@@ -117,16 +131,16 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   return {
     async forward(listenUrl, payload) {
-      const url = parsedUrl(listenUrl);
+      const dest = destinationOf(listenUrl);
       const body = JSON.stringify(payload);
       // One deadline for both attempts: a forward never takes much longer than the timeout.
       const deadline = performance.now() + timeoutMs;
-      const first = await attempt(url, body, deadline);
+      const first = await attempt(dest, body, deadline);
       if (first.result.ok || first.started || !RETRYABLE.has(first.result.reason)) {
         return { ...first.result, attempts: 1 };
       }
       if (performance.now() >= deadline) return { ok: false, reason: 'timeout', attempts: 1 };
-      const second = await attempt(url, body, deadline);
+      const second = await attempt(dest, body, deadline);
       return { ...second.result, attempts: 2 };
     },
     async close() {

@@ -169,7 +169,10 @@ export class CandidateIndex {
   #textMask = 0;
   readonly #textCounts = new Int32Array(27);
   readonly #singleCache = new Map<string, Candidate[]>();
-  readonly #splitCache = new Map<string, Candidate[]>();
+  readonly #exactLists = new Map<number, Candidate[]>();
+  /** First token → second token → candidates (no key string built per lookup). */
+  readonly #splitCache = new Map<string, Map<string, Candidate[]>>();
+  #splitCacheSize = 0;
 
   /** The id of a phrase token, assigned on first sight. Only before `build`. */
   intern(word: string): number {
@@ -327,7 +330,7 @@ export class CandidateIndex {
 
   /** Candidates for the transcript token `text` alone. Callers must not modify the array. */
   single(text: string): readonly Candidate[] {
-    if (!this.#fuzzy) return this.#lookupSingle(text);
+    if (!this.#fuzzy) return this.#exactOnly(text);
     let found = this.#singleCache.get(text);
     if (!found) {
       found = this.#lookupSingle(text);
@@ -340,12 +343,18 @@ export class CandidateIndex {
   /** Candidates for two adjacent transcript tokens heard as one phrase token ("door man"). */
   split(first: string, second: string): readonly Candidate[] {
     if (!this.#fuzzy || first.length + second.length < MIN_FUZZY_LENGTH) return NO_CANDIDATES;
-    const key = `${first} ${second}`;
-    let found = this.#splitCache.get(key);
+    let seconds = this.#splitCache.get(first);
+    let found = seconds?.get(second);
     if (!found) {
       found = this.#lookupSplit(first, second);
-      if (this.#splitCache.size >= CANDIDATE_CACHE_LIMIT) this.#splitCache.clear();
-      this.#splitCache.set(key, found);
+      if (this.#splitCacheSize >= CANDIDATE_CACHE_LIMIT) {
+        this.#splitCache.clear();
+        this.#splitCacheSize = 0;
+        seconds = undefined;
+      }
+      if (!seconds) this.#splitCache.set(first, (seconds = new Map()));
+      seconds.set(second, found);
+      this.#splitCacheSize++;
     }
     return found;
   }
@@ -371,6 +380,23 @@ export class CandidateIndex {
   #building(): Map<string, number> {
     if (!this.#ids) throw new Error('the candidate index is already built');
     return this.#ids;
+  }
+
+  /**
+   * Without fuzzy tables (the cancel phrases, ECHONET_MATCH_FUZZY=false) a token is either a word
+   * or nothing; the one-candidate list of each word is made once, since every utterance asks.
+   */
+  #exactOnly(text: string): readonly Candidate[] {
+    const tables = this.#tables;
+    if (!tables) return NO_CANDIDATES;
+    const id = this.#exactId(tables, text, stringHash(text));
+    if (id === -1) return NO_CANDIDATES;
+    let found = this.#exactLists.get(id);
+    if (!found) {
+      found = [{ ids: [id], span: 1, score: 1, exact: true, strict: true }];
+      this.#exactLists.set(id, found);
+    }
+    return found;
   }
 
   /** The id of the word spelled exactly `text` (whose hash is `hash`), or -1. */

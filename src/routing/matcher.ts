@@ -125,21 +125,17 @@ export function compileMatcher(
   );
   trie.compact();
 
+  // One search reused for every utterance (find is synchronous), so a lookup allocates little.
+  const search = new Search(trie, index, table, options.minScore);
   return {
     size: phrases.length,
-    find: (utterance) => findBest(utterance, trie, index, table, options.minScore),
+    find: (utterance) => findBest(utterance, search, table),
   };
 }
 
-function findBest(
-  utterance: Utterance,
-  trie: PhraseTrie,
-  index: CandidateIndex,
-  table: PhraseTable,
-  minScore: number,
-): Match | null {
+function findBest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
   const { tokens, text } = utterance;
-  const search = new Search(utterance, trie, index, table, minScore);
+  search.reset(tokens);
   for (let i = 0; i < tokens.length; i++) {
     const best = pickBest(search.from(i), table);
     if (!best) continue;
@@ -160,7 +156,7 @@ function findBest(
 
 /** One utterance's walk through the trie; candidates per position are looked up once. */
 class Search {
-  readonly #tokens: Utterance['tokens'];
+  #tokens: Utterance['tokens'] = [];
   readonly #trie: PhraseTrie;
   readonly #index: CandidateIndex;
   readonly #table: PhraseTable;
@@ -169,18 +165,18 @@ class Search {
   readonly #splits: (readonly Candidate[] | undefined)[] = [];
   readonly #found: Found[] = [];
 
-  constructor(
-    utterance: Utterance,
-    trie: PhraseTrie,
-    index: CandidateIndex,
-    table: PhraseTable,
-    minScore: number,
-  ) {
-    this.#tokens = utterance.tokens;
+  constructor(trie: PhraseTrie, index: CandidateIndex, table: PhraseTable, minScore: number) {
     this.#trie = trie;
     this.#index = index;
     this.#table = table;
     this.#minScore = minScore;
+  }
+
+  /** Starts on a new utterance. */
+  reset(tokens: Utterance['tokens']): void {
+    this.#tokens = tokens;
+    this.#singles.length = 0;
+    this.#splits.length = 0;
   }
 
   /** Every phrase that matches starting at token `i`. */

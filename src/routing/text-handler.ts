@@ -9,7 +9,7 @@ import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
 import { prepareUtterance } from './normalize.js';
-import { decide, type Decision, type Mode } from './router.js';
+import { decide, type Decision, type Mode, type RouterRules } from './router.js';
 import {
   buildRoutingTable,
   compileCancelMatcher,
@@ -74,6 +74,8 @@ export class TextHandler {
   readonly #options: TextHandlerOptions;
   readonly #cancel;
   #table: RoutingTable;
+  /** What `decide` needs of the current table; rebuilt with it, not per utterance. */
+  #rules: RouterRules;
   /** Set when the registry changed and the table has not been rebuilt yet. */
   #pendingTargets: (() => readonly RouteTarget[]) | undefined;
   #rebuildScheduled = false;
@@ -83,6 +85,7 @@ export class TextHandler {
     this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
     this.#cancel = compileCancelMatcher(options.cancelPhrases);
     this.#table = buildRoutingTable(targets, options.match);
+    this.#rules = this.#rulesFor(this.#table);
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
     this.health = new TargetHealth({
       maxInflight: limits.maxInflight,
@@ -122,6 +125,7 @@ export class TextHandler {
     const previous = this.#table;
     const table = buildRoutingTable(targets, this.#options.match);
     this.#table = table;
+    this.#rules = this.#rulesFor(table);
     this.sessions.endWhere((s) => !table.has(s.target));
     this.health.retain(targets.map((t) => t.name));
     for (const t of targets) {
@@ -133,7 +137,7 @@ export class TextHandler {
   preview(text: string, sourceId?: string): Decision {
     this.sync();
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
-    return decide(prepareUtterance(text), live?.target ?? null, this.#rules());
+    return decide(prepareUtterance(text), live?.target ?? null, this.#rules);
   }
 
   async handle(input: TextInput): Promise<TextResult> {
@@ -147,7 +151,7 @@ export class TextHandler {
       this.sessions.end(input.source_id);
       live = undefined;
     }
-    const decision = decide(prepareUtterance(input.text), live?.target ?? null, this.#rules());
+    const decision = decide(prepareUtterance(input.text), live?.target ?? null, this.#rules);
 
     let session = live;
     switch (decision.mode) {
@@ -204,9 +208,9 @@ export class TextHandler {
     return result;
   }
 
-  #rules() {
+  #rulesFor(table: RoutingTable): RouterRules {
     return {
-      triggers: this.#table.triggers,
+      triggers: table.triggers,
       cancel: this.#cancel,
       stripTrigger: this.#options.stripTrigger,
     };

@@ -1,9 +1,10 @@
 /** The `echonet` command end to end, as a real child process on real database files. */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { runCli } from '../helpers/cli.js';
+import { cleanEnv, CLI, runCli } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
@@ -242,3 +243,29 @@ describe('usage errors', () => {
     expect(emptyDb.stderr).toContain('--db-path must not be empty');
   });
 });
+
+describe('the command file (dist/echonet.mjs)', () => {
+  const source = readFileSync(CLI, 'utf8');
+  const launch = /^#!\/usr\/bin\/env -S node((?: --\S+)+)\n/.exec(source);
+
+  it('runs as an executable, with the node flags npm start also passes', async () => {
+    expect(launch).not.toBeNull();
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(pkg.scripts.start).toBe(`node${launch![1]} dist/echonet.mjs serve`);
+    expect(pkg.bin.echonet).toBe('dist/echonet.mjs');
+    const direct = await execFileText(CLI, ['--version']);
+    expect(direct.trim()).toBe(pkg.version);
+  });
+
+  it('is Latin-1 only, so V8 holds its source at one byte a character', () => {
+    expect(source).not.toMatch(/[\u0100-\u{10ffff}]/u);
+  });
+});
+
+function execFileText(file: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(file, args, { env: cleanEnv() }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  );
+}
