@@ -175,13 +175,14 @@ class Search {
   /** Starts on a new utterance. */
   reset(tokens: Utterance['tokens']): void {
     this.#tokens = tokens;
-    this.#singles.length = 0;
-    this.#splits.length = 0;
+    // Setting an array's length is a runtime call; most resets have nothing to clear.
+    if (this.#singles.length !== 0) this.#singles.length = 0;
+    if (this.#splits.length !== 0) this.#splits.length = 0;
   }
 
   /** Every phrase that matches starting at token `i`. */
   from(i: number): readonly Found[] {
-    this.#found.length = 0;
+    if (this.#found.length !== 0) this.#found.length = 0;
     this.#walk(ROOT, i, 0, 0, true, true);
     return this.#found;
   }
