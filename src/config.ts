@@ -190,7 +190,8 @@ export const SETTINGS = {
   httpTimeoutS: setting({
     env: 'ECHONET_HTTP_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 300',
-    description: 'Time a target has to answer a forwarded utterance.',
+    description:
+      'Time a target has to answer a forwarded utterance (enforced to within 5%, at most 250 ms late).',
     fallback: 3.0,
     parse: decimal(0, 300, { exclusiveMin: true }),
   }),

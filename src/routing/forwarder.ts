@@ -5,9 +5,11 @@
  * A forward succeeds when the target answers 2xx and its body ends within the timeout. A connection
  * refused or reset before any response is retried once, with the identical payload (so the same
  * `event_id`), inside the same deadline; targets de-duplicate on `event_id`. Nothing is retried once
- * a response has started, nor after a timeout.
+ * a response has started, nor after a timeout. The timeout is kept by deadlines.ts, which aborts
+ * an overdue forward at most 5% of the timeout (and at most 250 ms) late.
  */
 import { Agent, type Dispatcher } from 'undici';
+import { DeadlineKeeper, tickFor, type Deadline } from './deadlines.js';
 
 export interface ForwardPayload {
   readonly event_id: string;
@@ -68,17 +70,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     new Agent({
       connections: options.connectionsPerTarget ?? 64,
       keepAliveTimeout: 30_000,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
       connect: { timeout: timeoutMs },
     });
+  const deadlines = new DeadlineKeeper(tickFor(timeoutMs));
 
-  /**
-   * One POST, bounded by `deadline` (performance.now() ms); `started` tells whether a response
-   * (status line) arrived before any failure. The deadline is enforced through undici's own
-   * header/body timers and a check per body chunk rather than an AbortSignal per request, which
-   * cost a quarter of Echonet's CPU per forwarded utterance (bench/NOTES.md).
-   */
   // Listen URLs repeat on every forward; parsing one (and reading its parts, which URL computes
   // afresh on each access) costs more than the rest of the call setup.
   const destinations = new Map<string, Destination>();
@@ -93,13 +88,16 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     return dest;
   }
 
+  /**
+   * One POST, bounded by `deadline`; `started` tells whether a response (status line) arrived
+   * before any failure.
+   */
   async function attempt(
     dest: Destination,
     body: string,
-    deadline: number,
+    deadline: Deadline,
   ): Promise<{ result: ForwardResult; started: boolean }> {
     let started = false;
-    const budget = Math.max(1, Math.ceil(deadline - performance.now()));
     try {
       const res = await dispatcher.request({
         origin: dest.origin,
@@ -107,8 +105,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         method: 'POST',
         headers: JSON_HEADERS,
         body,
-        headersTimeout: budget,
-        bodyTimeout: budget,
+        // The deadline aborts the request; undici's own timers stay off (see deadlines.ts).
+        signal: deadline,
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
       started = true;
       // Read the body to its end (the connection then returns to the pool); a body that never
@@ -134,12 +134,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const dest = destinationOf(listenUrl);
       const body = JSON.stringify(payload);
       // One deadline for both attempts: a forward never takes much longer than the timeout.
-      const deadline = performance.now() + timeoutMs;
+      const deadline = deadlines.start(timeoutMs);
       const first = await attempt(dest, body, deadline);
       if (first.result.ok || first.started || !RETRYABLE.has(first.result.reason)) {
         return { ...first.result, attempts: 1 };
       }
-      if (performance.now() >= deadline) return { ok: false, reason: 'timeout', attempts: 1 };
+      if (deadline.passed) return { ok: false, reason: 'timeout', attempts: 1 };
       const second = await attempt(dest, body, deadline);
       return { ...second.result, attempts: 2 };
     },
@@ -156,7 +156,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
  */
 function drain(
   body: Dispatcher.ResponseData['body'],
-  deadline: number,
+  deadline: Deadline,
 ): Promise<ForwardFailure | undefined> {
   return new Promise((resolve) => {
     let bytes = 0;
@@ -168,7 +168,7 @@ function drain(
     const onData = (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > MAX_RESPONSE_BYTES) fail('body_too_large');
-      else if (performance.now() > deadline) fail('timeout');
+      else if (deadline.passed) fail('timeout');
     };
     body.on('data', onData);
     body.once('end', () => resolve(undefined));

@@ -22,6 +22,8 @@ export type Behaviour =
   /** Sends a 200 status line and part of the body, then destroys the connection. */
   | { kind: 'reset-mid-body' }
   | { kind: 'endless-body' }
+  /** Headers and the start of a body, then nothing more. */
+  | { kind: 'stalled-body' }
   | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string };
 
 export interface RecordingTarget {
@@ -112,6 +114,10 @@ function respond(res: ServerResponse, b: Behaviour): void {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"ok":');
       setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    case 'stalled-body':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"ok":');
       return;
     case 'endless-body': {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -113,8 +113,11 @@ describe('forward', () => {
     expect(target.received).toHaveLength(1);
   });
 
-  it('reports timeout for a target that hangs, within the timeout', async () => {
-    target.behave({ kind: 'hang' });
+  it.each([
+    ['a target that hangs', 'hang'],
+    ['a 200 whose body stops halfway', 'stalled-body'],
+  ] as const)('reports timeout for %s, after the timeout and not long after', async (_, kind) => {
+    target.behave({ kind });
     const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
     expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
