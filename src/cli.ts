@@ -4,7 +4,7 @@
  * non-zero with one clear line on failure.
  *
  * The first line caps V8's young generation at 2 × 8 MiB (Node's default lets it grow to 2 × 16 MiB
- * under load): about 20 MiB less resident memory at no measurable cost in throughput
+ * under load): about 30 MiB less resident memory at no measurable cost in throughput
  * (bench/NOTES.md). `npm start` passes the same flag; a test keeps the two in step.
  */
 import { createInterface } from 'node:readline/promises';

@@ -2,8 +2,9 @@
  * Deadlines for forwards in flight, kept by one coarse timer. undici's own per-request timers
  * (headers, then body) create two timer objects per forward that live until undici's next 500 ms
  * tick, so they outlive two young-generation collections and pile up as old-space garbage; an
- * AbortSignal per forward cost more still. Here a forward costs one small emitter, and a sweep
- * every `tickMs` (only while forwards are in flight) aborts the overdue ones (bench/NOTES.md).
+ * AbortSignal per forward cost more still. Here the forwards started within one tick share one
+ * small emitter, and a sweep every `tickMs` (only while deadlines are pending) aborts the forwards
+ * still in flight when theirs passes (bench/NOTES.md).
  */
 import { EventEmitter } from 'node:events';
 
