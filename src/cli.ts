@@ -1,14 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=30
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * The `echonet` command. Each subcommand validates its arguments, does one thing, and exits
  * non-zero with one clear line on failure.
  *
- * The first line tunes V8 for a small resident set (bench/NOTES.md): the young generation stops at
- * 2 × 8 MiB instead of 2 × 16 MiB under load (~30 MiB less after a load), and the old generation
- * may grow 30% past what survived the last full collection before the next one (peak RSS with
- * 100 000 phrases 202 → 166 MiB, with 1 phrase 143 → 118 MiB). Neither costs measurable
- * throughput; 10% did (p99 ×2.6 at 100 000 phrases). `npm start` passes the same flags; a test
- * keeps the two in step.
+ * The first line caps V8's young generation at 2 × 8 MiB (Node's default lets it grow to 2 × 16 MiB
+ * under load): about 30 MiB less resident memory after a load at no measurable cost in throughput
+ * (bench/NOTES.md, which also has the flags tried and dropped). `npm start` passes the same flag;
+ * a test keeps the two in step.
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
