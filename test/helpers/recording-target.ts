@@ -3,7 +3,7 @@
  * and answers as the test tells it to (status, delay, hang, reset, redirect).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 
 export interface Received {
   readonly method: string;
@@ -129,4 +129,13 @@ function respond(res: ServerResponse, b: Behaviour): void {
       return;
     }
   }
+}
+
+/** A port on 127.0.0.1 with nothing listening on it: a target that refuses connections. */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -5,11 +5,10 @@
  * targets and /health stay fast); health shows in GET /targets, and the circuit breaker skips a
  * failing target (`target_unavailable`) until a probe after the cool-down succeeds.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/cli.js';
 import {
+  closedPort,
   startRecordingTarget,
   type Behaviour,
   type RecordingTarget,
@@ -57,14 +56,6 @@ async function say(name: string, source = `src-${Math.random()}`) {
   const res = await call('POST', '/text', { source_id: source, text: `hey ${name} hello` });
   expect(res.status, res.body).toBe(200);
   return { answer: res.json<TextAnswer>(), ms: performance.now() - start };
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 beforeAll(async () => {

@@ -2,7 +2,6 @@
  * The forwarder against real misbehaving targets on 127.0.0.1: each failure gives its own reason
  * within the timeout, and only a failure before any response is retried (with the same payload).
  */
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,11 @@ import {
   MAX_RESPONSE_BYTES,
   type ForwardPayload,
 } from '../../src/routing/forwarder.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import {
+  closedPort,
+  startRecordingTarget,
+  type RecordingTarget,
+} from '../helpers/recording-target.js';
 
 const TIMEOUT_MS = 400;
 /** Scheduling slack on a busy machine; the point is "about the timeout", not "forever". */
@@ -50,15 +53,6 @@ async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now();
   const value = await p;
   return { value, ms: performance.now() - start };
-}
-
-/** A port on 127.0.0.1 with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('forward', () => {
