@@ -8,7 +8,7 @@
  *   --phrases N              (1)        --rounds N        (3)
  *   --duration S             (3)
  *
- * `label=path+--flag+--flag` starts that build with extra node flags. RSS is read after start and
+ * `label=path+--flag+NAME=value` starts that build with extra node flags and environment. RSS is read after start and
  * after each round.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { LoadResult } from './load.js';
 import {
   API_KEY,
   cpuSeconds,
+  envAssignments,
   memoryMiB,
   runLoad,
   startEchonet,
@@ -42,8 +43,10 @@ const workload = opts.workload as Workload;
 if (workload !== 'wake' && workload !== 'follow') throw new Error('--workload is wake or follow');
 const builds = positionals.map((arg) => {
   const eq = arg.indexOf('=');
-  const [path = '', ...nodeArgs] = (eq > 0 ? arg.slice(eq + 1) : arg).split('+');
-  return { label: eq > 0 ? arg.slice(0, eq) : arg, cli: resolve(path), nodeArgs };
+  const [path = '', ...extra] = (eq > 0 ? arg.slice(eq + 1) : arg).split('+');
+  const nodeArgs = extra.filter((w) => w.startsWith('-'));
+  const env = envAssignments(extra);
+  return { label: eq > 0 ? arg.slice(0, eq) : arg, cli: resolve(path), nodeArgs, env };
 });
 if (builds.length === 0) throw new Error('usage: compare.ts label=path/to/echonet.mjs ...');
 
@@ -59,7 +62,7 @@ try {
   for (const [i, b] of builds.entries()) {
     const db = join(work, `${i}.db`);
     copyFileSync(seed, db);
-    const e = await startEchonet({ dbPath: db, cli: b.cli, nodeArgs: b.nodeArgs });
+    const e = await startEchonet({ dbPath: db, cli: b.cli, nodeArgs: b.nodeArgs, env: b.env });
     running.push(e);
     const m = memoryMiB(e.pid);
     process.stderr.write(

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 node --max-semi-space-size=8 --max-old-space-size=1024
 /**
  * The `echonet` command. Each subcommand validates its arguments, does one thing, and exits
  * non-zero with one clear line on failure.

@@ -107,6 +107,8 @@ export interface EchonetOptions {
   readonly cpuProfDir?: string;
   /** Extra `node` flags (bench/compare.ts `label=cli+--flag`). */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment (bench/compare.ts `label=cli+NAME=value`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface Echonet extends Proc {
@@ -115,11 +117,18 @@ export interface Echonet extends Proc {
   readonly startMs: number;
 }
 
+/** How a build starts: environment assignments and node flags from its first line. */
+export interface Launch {
+  readonly env: Readonly<Record<string, string>>;
+  readonly nodeArgs: readonly string[];
+}
+
 /**
- * The node flags a build's first line (`#!/usr/bin/env -S node --flag …`) starts it with, so the
- * benchmark runs Echonet exactly as the `echonet` command and `npm start` do.
+ * The environment and node flags a build's first line (`#!/usr/bin/env -S NAME=value node --flag
+ * …`) starts it with, so the benchmark runs Echonet exactly as the `echonet` command and `npm start`
+ * do.
  */
-export function launchFlags(cli: string): string[] {
+export function launchOf(cli: string): Launch {
   // The first line only, not the 2 MB bundle.
   const head = Buffer.alloc(256);
   const fd = openSync(cli, 'r');
@@ -130,9 +139,19 @@ export function launchFlags(cli: string): string[] {
     closeSync(fd);
   }
   const first = head.toString('utf8', 0, read).split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env(?: -S)? node((?: \S+)*)\s*$/.exec(first);
+  const m = /^#!\S*env(?: -S)?((?: [A-Z_]+=\S+)*) node((?: \S+)*)\s*$/.exec(first);
   if (!m) throw new Error(`${cli}: first line is not a node shebang: ${first}`);
-  return m[1]!.split(' ').filter(Boolean);
+  return { env: envAssignments(m[1]!.split(' ')), nodeArgs: m[2]!.split(' ').filter(Boolean) };
+}
+
+/** `NAME=value` words as an environment object (other words are ignored). */
+export function envAssignments(words: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const w of words) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(w);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
 }
 
 /** Spawns `echonet serve` as in production and waits for its first 200 on /health. */
@@ -153,7 +172,9 @@ export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const prof = options.cpuProfDir ? cpuProfArgs(options.cpuProfDir) : [];
   const url = `http://127.0.0.1:${port}`;
   const cli = options.cli ?? CLI;
-  const flags = [...prof, ...launchFlags(cli), ...(options.nodeArgs ?? [])];
+  const launch = launchOf(cli);
+  Object.assign(env, launch.env, options.env);
+  const flags = [...prof, ...launch.nodeArgs, ...(options.nodeArgs ?? [])];
   // Cold start is timed from here: spawn to the first 200 on /health.
   const t0 = performance.now();
   const proc = startProc([...flags, cli, 'serve'], env);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { cleanEnv, CLI, runCli } from '../helpers/cli.js';
+import { cleanEnv, CLI, runCli, startServer } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
@@ -246,15 +246,34 @@ describe('usage errors', () => {
 
 describe('the command file (dist/echonet.mjs)', () => {
   const source = readFileSync(CLI, 'utf8');
-  const launch = /^#!\/usr\/bin\/env -S node((?: --\S+)+)\n/.exec(source);
+  const launch = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*node(?: --\S+)+)\n/.exec(source);
 
-  it('runs as an executable, with the node flags npm start also passes', async () => {
+  it('runs as an executable, with the settings npm start also uses', async () => {
     expect(launch).not.toBeNull();
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    expect(pkg.scripts.start).toBe(`node${launch![1]} dist/echonet.mjs serve`);
+    expect(pkg.scripts.start).toBe(`${launch![1]} dist/echonet.mjs serve`);
     expect(pkg.bin.echonet).toBe('dist/echonet.mjs');
     const direct = await execFileText(CLI, ['--version']);
     expect(direct.trim()).toBe(pkg.version);
+  });
+
+  it("starts node with its first line's environment and flags (Linux /proc)", async () => {
+    const server = await startServer(
+      { ECHONET_DB_PATH: tempDbPath(dir), ECHONET_API_KEY: 'k'.repeat(32) },
+      { executable: true },
+    );
+    try {
+      const pid = server.child.pid!;
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const words = launch![1]!.split(' ');
+      const node = words.indexOf('node');
+      for (const assignment of words.slice(0, node)) expect(environ).toContain(assignment);
+      for (const flag of words.slice(node + 1)) expect(cmdline).toContain(flag);
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('is Latin-1 only, so V8 holds its source at one byte a character', () => {

@@ -50,12 +50,16 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `echonet serve` on 127.0.0.1 with a free port and waits until it answers /health. */
+/**
+ * Starts `echonet serve` on 127.0.0.1 with a free port and waits until it answers /health.
+ * `executable`: run the command file itself, as users do, so its first line picks node's settings.
+ */
 export async function startServer(
   env: Record<string, string>,
-  options: { cwd?: string } = {},
+  options: { cwd?: string; executable?: boolean } = {},
 ): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const [file, args] = options.executable ? [CLI, ['serve']] : [process.execPath, [CLI, 'serve']];
+  const child = spawn(file, args, {
     cwd: options.cwd,
     env: cleanEnv({ ECHONET_HOST: '127.0.0.1', ECHONET_PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
