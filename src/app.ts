@@ -106,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     adminKey: config.adminKey,
   });
 
-  const handler = new TextHandler(store.targets.all(), {
+  const handler = new TextHandler(store.targets.snapshot(), {
     sessionTimeoutS: config.sessionTimeoutS,
     cancelPhrases: config.cancelPhrases,
     stripTrigger: config.forwardStripTrigger,
@@ -119,7 +119,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       breakerCooldownS: config.breakerCooldownS,
     },
   });
-  const reload = () => handler.invalidate(() => store.targets.all());
+  const reload = () => handler.invalidate(() => store.targets.snapshot());
   const stopLocal = store.targets.onChange(reload);
   const stopExternal = store.watchExternalChanges(reload, deps.watchIntervalMs);
 

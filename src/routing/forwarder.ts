@@ -8,7 +8,13 @@
  * a response has started, nor after a timeout. The timeout is kept by deadlines.ts, which aborts
  * an overdue forward at most 5% of the timeout (and at most 250 ms) late.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// The Agent and `request` alone, not undici's index: that also loads fetch, WebSocket, caches and
+// mocks, which cost ~3 MB of heap and 370 KB of bundle that forwarding never uses (bench/NOTES.md).
+// The index adds `request` to every dispatcher's prototype; here it is called with `.call`.
+// Both are plain files of the undici version package-lock.json pins, covered by the forwarder tests.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 import { DeadlineKeeper, tickFor, type Deadline } from './deadlines.js';
 
 export interface ForwardPayload {
@@ -99,7 +105,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   ): Promise<{ result: ForwardResult; started: boolean }> {
     let started = false;
     try {
-      const res = await dispatcher.request({
+      const res = await request.call(dispatcher, {
         origin: dest.origin,
         path: dest.path,
         method: 'POST',

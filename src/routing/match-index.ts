@@ -39,6 +39,7 @@ import {
   MIN_FUZZY_LENGTH,
   type TokenFit,
 } from './match-rules.js';
+import { PackedStrings } from './packed-strings.js';
 import { computeSoundCodes, soundCodes } from './phonetic.js';
 
 /** One way the phrase trie may advance from a transcript position. */
@@ -152,7 +153,10 @@ const NO_CODES: readonly number[] = [];
 export class CandidateIndex {
   /** Word → id while the index is built; dropped by `build`. */
   #ids: Map<string, number> | null = new Map();
-  #words: string[] = [];
+  /** Words by id as `intern` numbered them; dropped by `build`. */
+  #interned: string[] = [];
+  /** Words by their final id, packed (see packed-strings.ts); set by `build`. */
+  #words = new PackedStrings([]);
   #pairKeys: Map<number, number> | null = new Map();
   #pairs: number[] = [];
   /** Phrase tokens of pair p are words `pairWords[2p]`, `pairWords[2p + 1]`. */
@@ -179,9 +183,9 @@ export class CandidateIndex {
     const ids = this.#building();
     let id = ids.get(word);
     if (id === undefined) {
-      id = this.#words.length;
+      id = this.#interned.length;
       ids.set(word, id);
-      this.#words.push(word);
+      this.#interned.push(word);
     }
     return id;
   }
@@ -189,7 +193,7 @@ export class CandidateIndex {
   /** Records that phrase tokens `a` then `b` are adjacent in some phrase (for "echobell"). */
   addAdjacent(a: number, b: number): void {
     this.#building();
-    if (!isFuzzyEligible(this.#words[a]!) || !isFuzzyEligible(this.#words[b]!)) return;
+    if (!isFuzzyEligible(this.#interned[a]!) || !isFuzzyEligible(this.#interned[b]!)) return;
     const key = a * 2 ** 26 + b;
     if (this.#pairKeys!.has(key)) return;
     this.#pairKeys!.set(key, this.#pairs.length / 2);
@@ -214,7 +218,7 @@ export class CandidateIndex {
    */
   build(fuzzy: boolean): Uint32Array {
     this.#building();
-    const interned = this.#words;
+    const interned = this.#interned;
     const count = interned.length;
     // Two sound codes per interned word (0: none), and how many postings the tables will hold.
     const soundsOf = new Uint32Array(count * 2);
@@ -239,7 +243,6 @@ export class CandidateIndex {
     const remap = new Uint32Array(count);
     for (let id = 0; id < count; id++) remap[order[id]!] = id;
     const words = order.map((old) => interned[old]!);
-    this.#words = words;
 
     const spellings = new PostingsBuilder(spellingCount);
     const sounds = new PostingsBuilder(soundCount);
@@ -304,13 +307,15 @@ export class CandidateIndex {
     this.#weights = weights;
     this.#pairWords = pairWords;
     this.#seenPair = new Uint32Array(pairCount);
+    this.#words = new PackedStrings(words);
+    this.#interned = [];
     this.#ids = null;
     this.#pairKeys = null;
     this.#pairs = [];
     return remap;
   }
 
-  /** Bytes held by the index's typed arrays (the words themselves are JS strings). */
+  /** Bytes held by the index's typed arrays and packed words. */
   get byteLength(): number {
     const t = this.#tables;
     return (
@@ -321,6 +326,7 @@ export class CandidateIndex {
           (t.joinedSounds?.byteLength ?? 0) +
           t.pairSounds.byteLength
         : 0) +
+      this.#words.byteLength +
       this.#records.byteLength +
       this.#weights.byteLength +
       this.#pairWords.byteLength +
@@ -373,7 +379,7 @@ export class CandidateIndex {
     if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 1)) return null;
     const codes = soundCodes(text);
     const sound = soundsMatch(this.#records[at + SOUND_A]!, this.#records[at + SOUND_B]!, codes);
-    const fit = fuzzyFit(this.#words[id]!, text, sound);
+    const fit = fuzzyFit(this.#words.get(id), text, sound);
     return fit ? fitCandidate([id], 1, fit) : null;
   }
 
@@ -404,7 +410,7 @@ export class CandidateIndex {
     const table = tables.spellings;
     for (let e = table.first(hash); e !== -1; e = table.next(e, hash)) {
       const value = table.value(e);
-      if ((value & 1) === 0 && this.#words[value >>> 1] === text) return value >>> 1;
+      if ((value & 1) === 0 && this.#words.equals(value >>> 1, text)) return value >>> 1;
     }
     return -1;
   }
@@ -505,7 +511,7 @@ export class CandidateIndex {
       this.#seenPair[value] = gen;
       const a = this.#pairWords[value * 2]!;
       const b = this.#pairWords[value * 2 + 1]!;
-      const joined = this.#words[a]! + this.#words[b]!;
+      const joined = this.#words.get(a) + this.#words.get(b);
       const edits = joinedEdits(joined, text);
       if (edits < 0) return;
       const pairSounds = this.#tables!.pairSounds;
@@ -524,7 +530,7 @@ export class CandidateIndex {
     if (maskField === 0) return;
     if (kind === Probe.Split) {
       records[at + SEEN] = gen;
-      const word = this.#words[id]!;
+      const word = this.#words.get(id);
       const edits = joinedEdits(word, text);
       if (edits < 0) return;
       const sound =
@@ -544,8 +550,9 @@ export class CandidateIndex {
     // The most edits `fuzzyFit` accepts here; cheap lower bounds reject most words before it.
     const most = sound ? reach + 1 : reach;
     if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * most) return;
-    const word = this.#words[id]!;
-    if (Math.abs(word.length - text.length) > most || this.#countBound(word, text) > most) return;
+    if (Math.abs(this.#words.length(id) - text.length) > most) return;
+    const word = this.#words.get(id);
+    if (this.#countBound(word, text) > most) return;
     const fit = fuzzyFit(word, text, sound);
     if (fit) out.push(fitCandidate([id], 1, fit));
   }

@@ -11,6 +11,7 @@
 import { CandidateIndex, type Candidate } from './match-index.js';
 import { PhraseTrie, ROOT } from './match-trie.js';
 import { normalizePhrase, type Utterance } from './normalize.js';
+import { PackedStrings } from './packed-strings.js';
 
 export interface PhraseOwner {
   readonly phrase: string;
@@ -53,31 +54,62 @@ export interface PhraseMatcher {
 
 /**
  * The registered phrases, struct-of-arrays: at 100 000 phrases an object per phrase (with its
- * normalised text) costs more than the whole fuzzy index. The phrase and target strings are the
- * caller's own; the normalised text is only needed to break exact ties, so it is recomputed then.
+ * normalised text) costs more than the whole fuzzy index. Phrase texts are packed (a match decodes
+ * one); the normalised text is only needed to break exact ties, so it is recomputed then.
  */
 class PhraseTable {
-  readonly phrases: string[] = [];
-  readonly targets: string[] = [];
+  /** Phrase texts while the table is filled; packed by `seal`. */
+  #pending: string[] | null = [];
+  #phrases = new PackedStrings([]);
+  /** Each phrase's target, as an index into `#targetNames` (a few thousand names, not 100 000). */
+  readonly #targetOf: Uint32Array;
+  readonly #targetNames: string[] = [];
+  readonly #targetIds = new Map<string, number>();
   readonly tokenCounts: Uint32Array;
   readonly normLengths: Uint32Array;
 
   constructor(capacity: number) {
+    this.#targetOf = new Uint32Array(capacity);
     this.tokenCounts = new Uint32Array(capacity);
     this.normLengths = new Uint32Array(capacity);
   }
 
   add(phrase: string, target: string, norm: string, tokenCount: number): number {
-    const id = this.phrases.length;
-    this.phrases.push(phrase);
-    this.targets.push(target);
+    const pending = this.#pending!;
+    const id = pending.length;
+    pending.push(phrase);
+    let t = this.#targetIds.get(target);
+    if (t === undefined) {
+      t = this.#targetNames.push(target) - 1;
+      this.#targetIds.set(target, t);
+    }
+    this.#targetOf[id] = t;
     this.tokenCounts[id] = tokenCount;
     this.normLengths[id] = norm.length;
     return id;
   }
 
+  /** Packs the phrase texts once every phrase is in. */
+  seal(): void {
+    this.#phrases = new PackedStrings(this.#pending!);
+    this.#pending = null;
+    this.#targetIds.clear();
+  }
+
+  phrase(id: number): string {
+    return this.#phrases.get(id);
+  }
+
+  target(id: number): string {
+    return this.#targetNames[this.#targetOf[id]!]!;
+  }
+
+  sameTarget(a: number, b: number): boolean {
+    return this.#targetOf[a] === this.#targetOf[b];
+  }
+
   norm(id: number): string {
-    return normalizePhrase(this.phrases[id]!);
+    return normalizePhrase(this.phrase(id));
   }
 }
 
@@ -124,6 +156,7 @@ export function compileMatcher(
     ),
   );
   trie.compact();
+  table.seal();
 
   // One search reused for every utterance (find is synchronous), so a lookup allocates little.
   const search = new Search(trie, index, table, options.minScore);
@@ -142,8 +175,8 @@ function findBest(utterance: Utterance, search: Search, table: PhraseTable): Mat
     const start = tokens[i]!.start;
     const end = tokens[best.endToken]!.end;
     return {
-      phrase: table.phrases[best.phrase]!,
-      target: table.targets[best.phrase]!,
+      phrase: table.phrase(best.phrase),
+      target: table.target(best.phrase),
       matchedText: text.slice(start, end),
       start,
       end,
@@ -282,7 +315,7 @@ function pickBest(found: readonly Found[], table: PhraseTable): Found | null {
     next &&
     !best.exact &&
     !next.exact &&
-    table.targets[next.phrase] !== table.targets[best.phrase] &&
+    !table.sameTarget(next.phrase, best.phrase) &&
     rankLevel(best, next, table)
   ) {
     return null;
@@ -308,8 +341,8 @@ function compareFound(a: Found, b: Found, table: PhraseTable): number {
     (a.phrase === b.phrase
       ? 0
       : compareText(table.norm(a.phrase), table.norm(b.phrase)) ||
-        compareText(table.phrases[a.phrase]!, table.phrases[b.phrase]!) ||
-        compareText(table.targets[a.phrase]!, table.targets[b.phrase]!))
+        compareText(table.phrase(a.phrase), table.phrase(b.phrase)) ||
+        compareText(table.target(a.phrase), table.target(b.phrase)))
   );
 }
 

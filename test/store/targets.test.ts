@@ -30,6 +30,20 @@ describe('TargetRegistry', () => {
     store.close();
   });
 
+  it('reads a snapshot like all(), and the connection works on after its cache is dropped', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    store.targets.upsert(astraea);
+    store.targets.upsert(echobell);
+    expect(store.targets.snapshot()).toEqual(store.targets.all());
+    store.targets.upsert({ ...echobell, phrases: ['hi echo'] });
+    expect(store.targets.snapshot()).toEqual([astraea, { ...echobell, phrases: ['hi echo'] }]);
+    store.close();
+    const again = openStore(path);
+    expect(again.targets.all()).toEqual([astraea, { ...echobell, phrases: ['hi echo'] }]);
+    again.close();
+  });
+
   it('stores names lower-case and finds them whatever the case', () => {
     const store = openStore(tempDbPath(dir));
     store.targets.upsert({ ...astraea, name: 'AstrAea' });

@@ -1,0 +1,72 @@
+/**
+ * A fixed list of strings packed into one buffer. At 100 000 phrases the phrase texts and the
+ * index's words as separate JavaScript strings, each with its header and an array slot, cost
+ * about three times their characters; packed, the bytes sit outside the JS heap, which the garbage
+ * collector then neither marks nor has to grow for. One byte a character when every character is
+ * Latin-1 (U+0000–U+00FF), as transcripts and names almost always are; two otherwise.
+ */
+export class PackedStrings {
+  /** Latin-1 bytes, or UTF-16 code units (little-endian) when any character is above U+00FF. */
+  readonly #bytes: Buffer;
+  /** The same memory as code units, for comparing without decoding. */
+  readonly #units: Uint8Array | Uint16Array;
+  readonly #encoding: 'latin1' | 'utf16le';
+  /** String i is units [starts[i], starts[i + 1]). */
+  readonly #starts: Uint32Array;
+
+  constructor(strings: readonly string[]) {
+    let total = 0;
+    let wide = false;
+    for (const s of strings) {
+      total += s.length;
+      if (!wide && !isLatin1(s)) wide = true;
+    }
+    this.#starts = new Uint32Array(strings.length + 1);
+    this.#encoding = wide ? 'utf16le' : 'latin1';
+    this.#units = wide ? new Uint16Array(total) : new Uint8Array(total);
+    this.#bytes = Buffer.from(this.#units.buffer, 0, this.#units.byteLength);
+    let at = 0;
+    for (const [i, s] of strings.entries()) {
+      this.#starts[i] = at;
+      for (let k = 0; k < s.length; k++) this.#units[at++] = s.charCodeAt(k);
+    }
+    this.#starts[strings.length] = at;
+  }
+
+  get size(): number {
+    return this.#starts.length - 1;
+  }
+
+  /** Bytes held, for the index's memory report. */
+  get byteLength(): number {
+    return this.#units.byteLength + this.#starts.byteLength;
+  }
+
+  /** String `i`, decoded (a new string on every call). */
+  get(i: number): string {
+    const unit = this.#units.BYTES_PER_ELEMENT;
+    return this.#bytes.toString(
+      this.#encoding,
+      this.#starts[i]! * unit,
+      this.#starts[i + 1]! * unit,
+    );
+  }
+
+  length(i: number): number {
+    return this.#starts[i + 1]! - this.#starts[i]!;
+  }
+
+  /** Whether string `i` is `s`, without decoding it. */
+  equals(i: number, s: string): boolean {
+    const start = this.#starts[i]!;
+    if (this.#starts[i + 1]! - start !== s.length) return false;
+    const units = this.#units;
+    for (let k = 0; k < s.length; k++) if (units[start + k] !== s.charCodeAt(k)) return false;
+    return true;
+  }
+}
+
+function isLatin1(s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) > 0xff) return false;
+  return true;
+}
