@@ -9,12 +9,10 @@
  * an overdue forward at most 5% of the timeout (and at most 250 ms) late.
  */
 import type { Dispatcher } from 'undici';
-// The Agent and `request` alone, not undici's index: that also loads fetch, WebSocket, caches and
-// mocks, which cost ~3 MB of heap and 370 KB of bundle that forwarding never uses (bench/NOTES.md).
-// The index adds `request` to every dispatcher's prototype; here it is called with `.call`.
-// Both are plain files of the undici version package-lock.json pins, covered by the forwarder tests.
+// The Agent alone, not undici's index: that also loads fetch, WebSocket, caches and mocks, which
+// cost ~3 MB of heap and 370 KB of bundle that forwarding never uses (bench/NOTES.md). It is a
+// plain file of the undici version package-lock.json pins, covered by the forwarder tests.
 import Agent from 'undici/lib/dispatcher/agent.js';
-import request from 'undici/lib/api/api-request.js';
 import { DeadlineKeeper, tickFor, type Deadline } from './deadlines.js';
 
 export interface ForwardPayload {
@@ -96,43 +94,25 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   /**
    * One POST, bounded by `deadline`; `started` tells whether a response (status line) arrived
-   * before any failure.
+   * before any failure. The response is taken through undici's handler interface rather than
+   * `request()`, which would build a stream, parse headers and run async hooks per forward.
    */
-  async function attempt(
-    dest: Destination,
-    body: string,
-    deadline: Deadline,
-  ): Promise<{ result: ForwardResult; started: boolean }> {
-    let started = false;
-    try {
-      const res = await request.call(dispatcher, {
-        origin: dest.origin,
-        path: dest.path,
-        method: 'POST',
-        headers: JSON_HEADERS,
-        body,
-        // The deadline aborts the request; undici's own timers stay off (see deadlines.ts).
-        signal: deadline,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      started = true;
-      // Read the body to its end (the connection then returns to the pool); a body that never
-      // ends, breaks off, is too large or outlasts the deadline is a failed forward.
-      const failure = await drain(res.body, deadline);
-      if (failure !== undefined) {
-        return { result: { ok: false, reason: failure, attempts: 0 }, started };
-      }
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      return {
-        result: ok
-          ? { ok: true, status: res.statusCode, attempts: 0 }
-          : { ok: false, reason: `status_${res.statusCode}`, attempts: 0 },
-        started,
-      };
-    } catch (err) {
-      return { result: { ok: false, reason: failureReason(err), attempts: 0 }, started };
-    }
+  function attempt(dest: Destination, body: string, deadline: Deadline): Promise<Attempt> {
+    return new Promise((resolve) => {
+      dispatcher.dispatch(
+        {
+          origin: dest.origin,
+          path: dest.path,
+          method: 'POST',
+          headers: JSON_HEADERS,
+          body,
+          // The deadline aborts the request; undici's own timers stay off (see deadlines.ts).
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        },
+        new ResponseReader(deadline, resolve),
+      );
+    });
   }
 
   return {
@@ -155,31 +135,78 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   };
 }
 
+interface Attempt {
+  readonly result: ForwardResult;
+  readonly started: boolean;
+}
+
 /**
- * Reads a response body to its end so the connection returns to the pool. Resolves with why it
- * failed (`body_too_large`, `timeout`, or the socket's reason) or undefined when it ended well.
- * Events rather than `for await`: an async iterator per forward was measurable on the hot path.
+ * Reads one forward's response to its end, so the connection returns to the pool, and settles
+ * with the outcome: the status, or why it failed (the deadline passed, the body was too large,
+ * the socket's reason). A body that never ends or outlasts the deadline is a failed forward.
  */
-function drain(
-  body: Dispatcher.ResponseData['body'],
-  deadline: Deadline,
-): Promise<ForwardFailure | undefined> {
-  return new Promise((resolve) => {
-    let bytes = 0;
-    const fail = (reason: ForwardFailure) => {
-      body.off('data', onData);
-      body.destroy();
-      resolve(reason);
-    };
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_RESPONSE_BYTES) fail('body_too_large');
-      else if (deadline.passed) fail('timeout');
-    };
-    body.on('data', onData);
-    body.once('end', () => resolve(undefined));
-    body.once('error', (err) => resolve(failureReason(err)));
-  });
+class ResponseReader implements Dispatcher.DispatchHandler {
+  #started = false;
+  #status = 0;
+  #bytes = 0;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Set when this side ends the forward; undici then reports the abort as an error. */
+  #failure: ForwardFailure | undefined;
+  #settled = false;
+  readonly #deadline: Deadline;
+  readonly #settle: (outcome: Attempt) => void;
+  readonly #onDeadline = () => this.#abort('timeout', this.#deadline.reason);
+
+  constructor(deadline: Deadline, settle: (outcome: Attempt) => void) {
+    this.#deadline = deadline;
+    this.#settle = settle;
+    if (deadline.aborted) this.#failure = 'timeout';
+    else deadline.on('abort', this.#onDeadline);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // The deadline passed while the request waited for a connection.
+    if (this.#failure !== undefined)
+      controller.abort(this.#deadline.reason ?? new Error('aborted'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#started = true;
+    this.#status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    if (this.#bytes > MAX_RESPONSE_BYTES) this.#abort('body_too_large');
+    else if (this.#deadline.passed) this.#abort('timeout', this.#deadline.reason);
+  }
+
+  onResponseEnd(): void {
+    const status = this.#status;
+    this.#finish(
+      status >= 200 && status < 300
+        ? { ok: true, status, attempts: 0 }
+        : { ok: false, reason: `status_${status}`, attempts: 0 },
+    );
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#finish({ ok: false, reason: this.#failure ?? failureReason(err), attempts: 0 });
+  }
+
+  #abort(failure: ForwardFailure, reason?: Error): void {
+    if (this.#failure !== undefined || this.#settled) return;
+    this.#failure = failure;
+    this.#controller?.abort(reason ?? new Error(failure));
+  }
+
+  #finish(result: ForwardResult): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#deadline.off('abort', this.#onDeadline);
+    this.#settle({ result, started: this.#started });
+  }
 }
 
 const REASON_BY_CODE: Readonly<Record<string, ForwardFailure>> = {

@@ -118,6 +118,23 @@ describe('forward', () => {
     expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
   });
 
+  it('reports timeout for forwards still waiting for a connection when the deadline passes', async () => {
+    target.behave({ kind: 'hang' });
+    const single = createForwarder({ timeoutMs: TIMEOUT_MS, connectionsPerTarget: 1 });
+    try {
+      // One connection: the first forward holds it, the other two wait in undici's queue.
+      const results = await Promise.all(
+        [0, 1, 2].map(() => timed(single.forward(`${target.url}/listen`, payload()))),
+      );
+      for (const { value, ms } of results) {
+        expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
+        expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+      }
+    } finally {
+      await single.close();
+    }
+  });
+
   it('reports timeout for a 200 whose body never ends, within the timeout', async () => {
     target.behave({ kind: 'endless-body' });
     const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
