@@ -185,9 +185,11 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const status = this.#status;
     this.#finish(
-      status >= 200 && status < 300
-        ? { ok: true, status, attempts: 0 }
-        : { ok: false, reason: `status_${status}`, attempts: 0 },
+      this.#failure !== undefined
+        ? { ok: false, reason: this.#failure, attempts: 0 }
+        : status >= 200 && status < 300
+          ? { ok: true, status, attempts: 0 }
+          : { ok: false, reason: `status_${status}`, attempts: 0 },
     );
   }
 
