@@ -16,8 +16,8 @@ export class ForwardTimeout extends Error {
 }
 
 /**
- * One forward's deadline. undici accepts an EventEmitter as a request's `signal`: it listens for
- * 'abort' and reads `aborted` and `reason`, like an AbortSignal.
+ * One forward's deadline, shared by the forwards of one tick: each listens for 'abort' (and
+ * reads `aborted` and `reason`, like an AbortSignal) and stops listening when it ends.
  */
 export class Deadline extends EventEmitter {
   aborted = false;
@@ -61,7 +61,7 @@ export class DeadlineKeeper {
     const last = this.#windows.at(-1);
     if (last !== undefined && last.at === windowEnd + ms) return last;
     const deadline = new Deadline(windowEnd + ms);
-    // Every forward of the window listens on it (undici adds one listener per request).
+    // Every forward of the window listens on it, one listener each.
     deadline.setMaxListeners(0);
     this.#windows.push(deadline);
     if (this.#timer === undefined) {
