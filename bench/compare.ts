@@ -8,8 +8,8 @@
  *   --phrases N              (1)        --rounds N        (3)
  *   --duration S             (3)
  *
- * `label=path+--flag+NAME=value` starts that build with extra node flags and environment. RSS is read after start and
- * after each round.
+ * `label=path+--flag+NAME=value` starts that build with extra node flags and environment. Rounds
+ * alternate the order of the builds. RSS is read after start and after each round.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

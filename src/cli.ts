@@ -3,10 +3,10 @@
  * The `echonet` command. Each subcommand validates its arguments, does one thing, and exits
  * non-zero with one clear line on failure.
  *
- * The first line caps V8's young generation at 2 × 8 MiB (Node's default lets it grow to 2 × 16 MiB
- * under load): about 30 MiB less resident memory after a load at no measurable cost in throughput
- * (bench/NOTES.md, which also has the flags tried and dropped). `npm start` passes the same flag;
- * a test keeps the two in step.
+ * The first line sets Node's memory: the young generation capped at 2 × 8 MiB, the heap at 1 GiB
+ * (which also keeps garbage near what is live), and glibc's mmap threshold fixed so the index
+ * build's big buffers go back to the system (bench/NOTES.md has what each bought, and what was
+ * tried and dropped). `npm start` uses the same settings; a test keeps the two in step.
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
