@@ -190,8 +190,9 @@ export const SETTINGS = {
   httpTimeoutS: setting({
     env: 'ECHONET_HTTP_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 300',
+    // The slack is DEADLINE_SLACK_MS in src/routing/deadlines.ts (a test keeps the two equal).
     description:
-      'Time a target has to answer a forwarded utterance (enforced to within 5%, at most 250 ms late).',
+      'Time a target has to answer a forwarded utterance, body included; a forward still unfinished then ends as timeout at most 10 ms later (plus any time the event loop is busy).',
     fallback: 3.0,
     parse: decimal(0, 300, { exclusiveMin: true }),
   }),

@@ -1,12 +1,17 @@
 /**
- * Deadlines for forwards in flight, kept by one coarse timer. undici's own per-request timers
- * (headers, then body) create two timer objects per forward that live until undici's next 500 ms
- * tick, so they outlive two young-generation collections and pile up as old-space garbage; an
- * AbortSignal per forward cost more still. Here the forwards started within one tick share one
- * small emitter, and a sweep every `tickMs` (only while deadlines are pending) aborts the forwards
- * still in flight when theirs passes (bench/NOTES.md).
+ * Deadlines for forwards in flight, kept by one timer. undici's own per-request timers (headers,
+ * then body) create two timer objects per forward that live until undici's next 500 ms tick, so
+ * they outlive two young-generation collections and pile up as old-space garbage; an AbortSignal
+ * per forward cost more still (bench/NOTES.md). Here deadlines are rounded up to the next
+ * multiple of `windowMs`, so the forwards whose deadlines fall in one window share one small
+ * emitter, and a single timer is aimed at the earliest pending deadline. A deadline therefore
+ * fires never early and at most `windowMs` late, plus however long the event loop is busy when
+ * the timer is due.
  */
 import { EventEmitter } from 'node:events';
+
+/** How late a forward's deadline may fire, at most (the README and config state this bound). */
+export const DEADLINE_SLACK_MS = 10;
 
 export class ForwardTimeout extends Error {
   override readonly name = 'TimeoutError';
@@ -16,8 +21,9 @@ export class ForwardTimeout extends Error {
 }
 
 /**
- * One forward's deadline, shared by the forwards of one tick: each listens for 'abort' (and
- * reads `aborted` and `reason`, like an AbortSignal) and stops listening when it ends.
+ * One forward's deadline, shared by the forwards whose deadlines fall in one window: each listens
+ * for 'abort' (and reads `aborted` and `reason`, like an AbortSignal) and stops listening when it
+ * ends.
  */
 export class Deadline extends EventEmitter {
   aborted = false;
@@ -41,64 +47,69 @@ export class Deadline extends EventEmitter {
 }
 
 export class DeadlineKeeper {
-  /** Unexpired deadlines, oldest first; forwards started within one tick share one. */
-  readonly #windows: Deadline[] = [];
-  readonly #tickMs: number;
+  /** Unexpired deadlines, earliest first. */
+  readonly #pending: Deadline[] = [];
+  readonly #windowMs: number;
   #timer: NodeJS.Timeout | undefined;
 
-  /** A deadline fires at most `tickMs` late, never early. */
-  constructor(tickMs: number) {
-    this.#tickMs = tickMs;
+  /** A deadline fires at most `windowMs` late, never early. */
+  constructor(windowMs: number = DEADLINE_SLACK_MS) {
+    this.#windowMs = windowMs;
   }
 
   /**
-   * A deadline at least `ms` from now. Forwards started within the same tick share one that
-   * fires at the end of the window, so a steady stream of forwards allocates one per tick.
+   * A deadline at least `ms` and at most `ms + windowMs` from now. A steady stream of forwards
+   * allocates one per window, not one per forward.
    */
   start(ms: number): Deadline {
-    const now = performance.now();
-    const windowEnd = (Math.floor(now / this.#tickMs) + 1) * this.#tickMs;
-    const last = this.#windows.at(-1);
-    if (last !== undefined && last.at === windowEnd + ms) return last;
-    const deadline = new Deadline(windowEnd + ms);
+    const w = this.#windowMs;
+    // The next window boundary strictly after now + ms: never early, at most one window late.
+    const at = (Math.floor((performance.now() + ms) / w) + 1) * w;
+    const pending = this.#pending;
+    // The forwarder always passes the same `ms`, so the deadline is the last one or a new last
+    // one; other callers' deadlines are put in order.
+    let i = pending.length;
+    while (i > 0 && pending[i - 1]!.at > at) i--;
+    const previous = pending[i - 1];
+    if (previous !== undefined && previous.at === at) return previous;
+    const deadline = new Deadline(at);
     // Every forward of the window listens on it, one listener each.
     deadline.setMaxListeners(0);
-    this.#windows.push(deadline);
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#sweep(), this.#tickMs);
-      this.#timer.unref();
-    }
+    pending.splice(i, 0, deadline);
+    if (i === 0) this.#arm();
     return deadline;
   }
 
   /** Deadlines not yet expired (for tests). */
   get size(): number {
-    return this.#windows.length;
+    return this.#pending.length;
   }
 
-  /** Whether the sweep timer is running (for tests). */
+  /** Whether a timer is pending (for tests): only while some deadline is. */
   get ticking(): boolean {
     return this.#timer !== undefined;
   }
 
-  #sweep(): void {
-    const now = performance.now();
-    let expired = 0;
-    while (expired < this.#windows.length && this.#windows[expired]!.at <= now) {
-      this.#windows[expired]!.expire();
-      expired++;
-    }
-    if (expired > 0) this.#windows.splice(0, expired);
-    // Stopped only here, once nothing is left to expire, so a steady stream of forwards does not
-    // start and stop a timer each.
-    if (this.#windows.length === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
+  /** Aims the one timer at the earliest pending deadline, or stops it when none is left. */
+  #arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const first = this.#pending[0];
+    if (first === undefined) return;
+    // Node's timers count from the event loop's cached time and may fire up to a millisecond
+    // early; #fire then finds nothing due and aims again.
+    const wait = Math.max(1, Math.ceil(first.at - performance.now()));
+    this.#timer = setTimeout(() => this.#fire(), wait);
+    this.#timer.unref();
   }
-}
 
-/** How often to sweep for a forward timeout of `timeoutMs`: ~5% late at most, 10–250 ms. */
-export function tickFor(timeoutMs: number): number {
-  return Math.min(250, Math.max(10, Math.round(timeoutMs / 20)));
+  #fire(): void {
+    const now = performance.now();
+    const pending = this.#pending;
+    let expired = 0;
+    while (expired < pending.length && pending[expired]!.at <= now) expired++;
+    const due = pending.splice(0, expired);
+    this.#arm();
+    for (const deadline of due) deadline.expire();
+  }
 }

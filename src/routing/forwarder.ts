@@ -5,15 +5,17 @@
  * A forward succeeds when the target answers 2xx and its body ends within the timeout. A connection
  * refused or reset before any response is retried once, with the identical payload (so the same
  * `event_id`), inside the same deadline; targets de-duplicate on `event_id`. Nothing is retried once
- * a response has started, nor after a timeout. The timeout is kept by deadlines.ts, which aborts
- * an overdue forward at most 5% of the timeout (and at most 250 ms) late.
+ * a response has started, nor after a timeout. The timeout is kept by deadlines.ts: a forward ends
+ * as `timeout` no sooner than the timeout and at most DEADLINE_SLACK_MS (10 ms) after it, plus
+ * however long the event loop is busy at that moment, whether it is still waiting for a
+ * connection, waiting for the answer, or reading a body that keeps coming.
  */
 import type { Dispatcher } from 'undici';
 // The Agent alone, not undici's index: that also loads fetch, WebSocket, caches and mocks, which
 // cost ~3 MB of heap and 370 KB of bundle that forwarding never uses (bench/NOTES.md). It is a
 // plain file of the undici version package-lock.json pins, covered by the forwarder tests.
 import Agent from 'undici/lib/dispatcher/agent.js';
-import { DeadlineKeeper, tickFor, type Deadline } from './deadlines.js';
+import { DeadlineKeeper, type Deadline } from './deadlines.js';
 
 export interface ForwardPayload {
   readonly event_id: string;
@@ -76,7 +78,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       keepAliveTimeout: 30_000,
       connect: { timeout: timeoutMs },
     });
-  const deadlines = new DeadlineKeeper(tickFor(timeoutMs));
+  const deadlines = new DeadlineKeeper();
 
   // Listen URLs repeat on every forward; parsing one (and reading its parts, which URL computes
   // afresh on each access) costs more than the rest of the call setup.
@@ -119,7 +121,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     async forward(listenUrl, payload) {
       const dest = destinationOf(listenUrl);
       const body = JSON.stringify(payload);
-      // One deadline for both attempts: a forward never takes much longer than the timeout.
+      // One deadline for both attempts: the forward ends within the timeout plus the keeper's slack.
       const deadline = deadlines.start(timeoutMs);
       const first = await attempt(dest, body, deadline);
       if (first.result.ok || first.started || !RETRYABLE.has(first.result.reason)) {
@@ -201,6 +203,10 @@ class ResponseReader implements Dispatcher.DispatchHandler {
     if (this.#failure !== undefined || this.#settled) return;
     this.#failure = failure;
     this.#controller?.abort(reason ?? new Error(failure));
+    // The outcome is known now: the caller does not wait for the socket to be torn down. A request
+    // still queued behind busy connections is dropped unsent in onRequestStart when undici gets
+    // to it.
+    this.#finish({ ok: false, reason: failure, attempts: 0 });
   }
 
   #finish(result: ForwardResult): void {
