@@ -1,6 +1,8 @@
 /**
- * Versioned schema. v1–v3 are the original Python Echonet's, statement for statement, so a file
- * made by either service opens in the other; Echonet's own tables start at v4.
+ * Versioned schema. v1–v3 are the original Python Echonet's: the same tables, indexes and seed
+ * rows, so a file made by either service opens in the other (test/store/python-schema.test.ts
+ * compares them with test/fixtures/python-schema.sql, taken from the Python source). Echonet's
+ * own tables start at v4.
  */
 import { SchemaTooNew } from '../errors.js';
 import type { Db } from './db.js';
@@ -46,9 +48,10 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS idx_settings_log_name ON settings_log(name, changed_at DESC);
       INSERT OR IGNORE INTO settings (name, value, description)
-        VALUES ('listen_mode', 'trigger', 'Listen mode: inactive, trigger or active');
+        VALUES ('listen_mode', 'trigger',
+          'Current listening mode: trigger (idle) or active (responding to LLM)');
       INSERT INTO settings_log (name, old_value, new_value, source, reason)
-        SELECT 'listen_mode', NULL, 'trigger', 'migration', 'initial value'
+        SELECT 'listen_mode', NULL, 'trigger', 'migration', 'Initial setup'
         WHERE NOT EXISTS (SELECT 1 FROM settings_log WHERE name = 'listen_mode');
     `,
   },
@@ -63,10 +66,13 @@ export const MIGRATIONS: readonly Migration[] = [
         description TEXT,
         updated_at TEXT NOT NULL DEFAULT (datetime('now'))
       );
+      CREATE INDEX IF NOT EXISTS idx_config_key ON config(key);
       INSERT OR IGNORE INTO config (key, value, type, description)
-        VALUES ('enable_preroll_buffer', 'false', 'bool', 'Keep audio from before the wake phrase');
+        VALUES ('enable_preroll_buffer', 'false', 'bool',
+          'Enable pre-roll audio buffering (capture audio before trigger)');
       INSERT OR IGNORE INTO config (key, value, type, description)
-        VALUES ('preroll_buffer_seconds', '2.0', 'float', 'Seconds of pre-roll audio to keep');
+        VALUES ('preroll_buffer_seconds', '2.0', 'float',
+          'Seconds of audio to buffer before trigger event');
     `,
   },
   {
@@ -129,10 +135,11 @@ export function migrate(db: Db): number[] {
         const version = assertKnownVersion(db);
         if (version >= m.version) return false;
         db.exec(m.sql);
-        db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(
-          m.version,
-          new Date().toISOString(),
-        );
+        // SQLite's own UTC 'YYYY-MM-DD HH:MM:SS', as the Python service records it, so the
+        // history reads the same whichever service applied a version.
+        db.prepare(
+          "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))",
+        ).run(m.version);
         return true;
       })
       .immediate();

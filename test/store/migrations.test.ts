@@ -53,7 +53,7 @@ describe('migrations', () => {
       )
       .pluck()
       .all();
-    expect(indexes).toEqual(['idx_settings_log_name', 'idx_target_name']);
+    expect(indexes).toEqual(['idx_config_key', 'idx_settings_log_name', 'idx_target_name']);
     expect(db.prepare("SELECT value FROM settings WHERE name = 'listen_mode'").pluck().get()).toBe(
       'trigger',
     );
