@@ -28,6 +28,11 @@ export function decide(
   sessionTarget: string | null,
   rules: RouterRules,
 ): Decision {
+  // No word at all (only spaces, punctuation or symbols): nothing was said. Idle even inside a
+  // conversation, which is neither extended nor ended: forwarding would hand the assistant an
+  // empty turn, and a front end's noise must not keep a conversation open. Fillers ("um", "uh
+  // huh") are words and go through: in a conversation they can be the answer.
+  if (utterance.tokens.length === 0) return EMPTY_TEXT;
   if (rules.cancel.find(utterance)) {
     return {
       mode: 'session_end',
@@ -70,6 +75,14 @@ export function decide(
     forward: null,
   };
 }
+
+const EMPTY_TEXT: Decision = Object.freeze({
+  mode: 'idle',
+  target: null,
+  reason: 'empty_text',
+  match: null,
+  forward: null,
+});
 
 // Dashes written as escapes (– —): one character above U+00FF anywhere in the bundle makes V8
 // hold its whole source as UTF-16, 4 MB more resident memory (bench/NOTES.md).

@@ -109,3 +109,28 @@ describe('withoutSpan', () => {
     expect(withoutSpan(text, start, end)).toBe(expected);
   });
 });
+
+describe('text with no word in it', () => {
+  it.each(['   ', '\t\n', '?!', '...', ' , — ! ', '¿?'])(
+    '%j is idle with empty_text, and forwards nothing even inside a session',
+    (text) => {
+      const empty = {
+        mode: 'idle',
+        target: null,
+        reason: 'empty_text',
+        match: null,
+        forward: null,
+      };
+      expect(route(text)).toEqual(empty);
+      expect(route(text, 'astraea')).toEqual(empty);
+    },
+  );
+
+  it('still treats fillers as words: inside a session they are the answer', () => {
+    expect(route('uh huh', 'astraea')).toMatchObject({
+      mode: 'session_continue',
+      forward: { text: 'uh huh', mode: 'open_listen' },
+    });
+    expect(route('um')).toMatchObject({ mode: 'idle', reason: 'no_trigger_no_session' });
+  });
+});
