@@ -151,6 +151,14 @@ export const SETTINGS = {
     fallback: undefined,
     parse: integer(1, 1_000_000),
   }),
+  rateLimitIpv6Prefix: setting({
+    env: 'ECHONET_RATE_LIMIT_IPV6_PREFIX',
+    accepts: 'an integer from 1 to 128',
+    description:
+      'IPv6 clients are rate-limited per network of this prefix length, since one home (or one attacker) holds a whole /64; 128 counts every address apart. IPv4 clients, IPv4-mapped ones included, are counted per address.',
+    fallback: 64,
+    parse: integer(1, 128),
+  }),
   targetHosts: setting<readonly AddressRule[] | undefined>({
     env: 'ECHONET_TARGET_HOSTS',
     accepts: ADDRESS_LIST_ACCEPTS,
