@@ -36,6 +36,14 @@ export class TargetNotFound extends EchonetError {
   }
 }
 
+export class ApiKeyNotFound extends EchonetError {
+  override readonly code = 'API_KEY_NOT_FOUND';
+  override readonly statusCode = 404;
+  constructor(readonly id: string) {
+    super(`no API key with id ${id}`);
+  }
+}
+
 export class PhraseConflict extends EchonetError {
   override readonly code = 'PHRASE_CONFLICT';
   override readonly statusCode = 409;
