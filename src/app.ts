@@ -86,7 +86,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   access.gate = await registerAccess(app, config);
   const apiKeys = new ApiKeyRing(apiKeysFor(config, store), store.keys);
   // Keys added or revoked by another process (`echonet keys`, another server) apply here too.
-  const stopKeyWatch = store.watchExternalChanges(() => apiKeys.reload(), deps.watchIntervalMs);
+  const stopKeyWatch = store.watchExternalChanges(() => {
+    try {
+      apiKeys.reload();
+    } catch (err) {
+      app.log.error({ err }, 'could not read the stored API keys; keeping the ones already read');
+    }
+  }, deps.watchIntervalMs);
   // Read again now the watch runs: a key committed in between is not missed.
   apiKeys.reload();
   app.addHook('onClose', async () => stopKeyWatch());

@@ -39,8 +39,12 @@ export class TargetNotFound extends EchonetError {
 export class ApiKeyNotFound extends EchonetError {
   override readonly code = 'API_KEY_NOT_FOUND';
   override readonly statusCode = 404;
-  constructor(readonly id: string) {
-    super(`no API key with id ${id}`);
+  /** `hint`: where to look, for the front end that reports it (the CLI names its list command). */
+  constructor(
+    readonly id: number,
+    hint?: string,
+  ) {
+    super(`no API key with id ${id}${hint === undefined ? '' : `; ${hint}`}`);
   }
 }
 

@@ -67,9 +67,7 @@ export function revokeKey(dbPath: string, rawId: string, io: Output): void {
   const store = openStore(existingFile(dbPath));
   try {
     const revoked = store.keys.revoke(id);
-    if (!revoked) {
-      throw new ApiKeyNotFound(`${rawId} (\`echonet keys list\` shows the ids)`);
-    }
+    if (!revoked) throw new ApiKeyNotFound(id, '`echonet keys list` shows the ids');
     io.out(`Revoked API key ${revoked.id} (${revoked.label}).`);
   } finally {
     store.close();

@@ -52,6 +52,7 @@ export class ApiKeyRing {
     return this.#digests;
   }
 
+  /** Reads the stored keys again; if that fails, keeps the ones it had and rethrows. */
   reload(): void {
     this.#digests = this.#read();
   }

@@ -39,18 +39,15 @@ export async function answerUnroutable(
   gate: AccessGate | undefined,
 ): Promise<void> {
   reply.headers(SECURITY_HEADERS);
-  let status: number;
-  let message: string;
+  let answer: { status: number; message: string };
   try {
     const refusal = await gate?.refusal(request, reply);
-    ({ status, message } = refusal
-      ? { status: refusal.statusCode, message: refusal.message }
-      : unroutable(error));
+    answer = refusal ? { status: refusal.statusCode, message: refusal.message } : unroutable(error);
   } catch (err) {
     request.log.error({ err }, 'request failed');
-    ({ status, message } = { status: 500, message: 'internal error' });
+    answer = { status: 500, message: 'internal error' };
   }
-  void reply.code(status).send({ ok: false, error: message });
+  void reply.code(answer.status).send({ ok: false, error: answer.message });
 }
 
 function unroutable(error: FastifyError): { status: number; message: string } {

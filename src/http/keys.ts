@@ -82,7 +82,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (app
     },
     async (request) => {
       const id = parseKeyId(request.params.id, 'params.id');
-      if (!keys.revoke(id)) throw new ApiKeyNotFound(request.params.id);
+      if (!keys.revoke(id)) throw new ApiKeyNotFound(id);
       changed();
       request.log.info({ keyId: id }, 'API key revoked');
       return { ok: true, revoked: id };
