@@ -61,13 +61,13 @@ export async function registerAccess(
       ...(options.resolve && { resolve: options.resolve }),
     });
     app.addHook('onClose', async () => allowlist.close());
-    notAllowed = (request) => {
+    const refuse = (request: FastifyRequest) => {
       if (allowlist.allows(request.ip)) return undefined;
       request.log.info({ ip: request.ip }, 'refused: client address not in ECHONET_ALLOWLIST');
       return new Forbidden(`client address ${request.ip} is not allowed`);
     };
-    const check = notAllowed;
-    app.addHook('onRequest', (request, _reply, done) => done(check(request)));
+    app.addHook('onRequest', (request, _reply, done) => done(refuse(request)));
+    notAllowed = refuse;
   }
 
   const rateLimit = await createRateLimiter(app, {
