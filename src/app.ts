@@ -6,10 +6,12 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import { registerAccess, SECURITY_HEADERS } from './http/access.js';
-import { registerAuth } from './http/auth.js';
-import { registerErrorHandling } from './http/errors.js';
+import { registerAccess, type AccessGate } from './http/access.js';
+import { ApiKeyRing, registerAuth } from './http/auth.js';
+import { answerUnroutable, registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { registerJsonBody } from './http/json-body.js';
+import { keyRoutes } from './http/keys.js';
 import { sessionRoutes } from './http/sessions.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
@@ -53,6 +55,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       connectionsPerTarget: config.targetMaxInflight,
     });
 
+  // Filled in once the access checks are registered; frameworkErrors only runs after ready().
+  const access: { gate?: AccessGate } = {};
   const app = Fastify({
     logger:
       deps.logger === false
@@ -70,41 +74,29 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // Bodies are never coerced: a number where text belongs is an error, not "123".
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
-    // Malformed URLs never reach a hook, route or the error handler: answer them in the same shape.
-    frameworkErrors: (error, _request, reply) => {
-      const message =
-        error.code === 'FST_ERR_BAD_URL'
-          ? 'the URL is not validly percent-encoded'
-          : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-            ? 'a path segment is longer than 100 characters'
-            : 'request refused';
-      void (reply as FastifyReply)
-        .code(error.statusCode ?? 400)
-        .headers(SECURITY_HEADERS)
-        .send({ ok: false, error: message });
-    },
+    // Malformed URLs never reach a hook, route or the error handler: the allowlist and rate limits
+    // are applied here too (the same checks, through the gate), and the answer has the same shape.
+    frameworkErrors: (error, request, reply) =>
+      void answerUnroutable(error, request, reply as FastifyReply, access.gate),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Every body is JSON; anything else gets 415 with a hint rather than a confusing schema error.
-  app.removeContentTypeParser('text/plain');
-  // Fastify refuses an empty JSON body outright; letting it through gives the schema's clearer error.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      (err as { statusCode?: number }).statusCode = 400;
-      done(err as Error, undefined);
-    }
-  });
-
+  registerJsonBody(app);
   registerErrorHandling(app);
   // Headers, allowlist and rate limits first: a refused client never reaches the key check.
-  await registerAccess(app, config);
-  registerAuth(app, {
-    apiKeys: apiKeysFor(config, store),
-    adminKey: config.adminKey,
-  });
+  access.gate = await registerAccess(app, config);
+  const apiKeys = new ApiKeyRing(apiKeysFor(config, store), store.keys);
+  // Keys added or revoked by another process (`echonet keys`, another server) apply here too.
+  const stopKeyWatch = store.watchExternalChanges(() => {
+    try {
+      apiKeys.reload();
+    } catch (err) {
+      app.log.error({ err }, 'could not read the stored API keys; keeping the ones already read');
+    }
+  }, deps.watchIntervalMs);
+  // Read again now the watch runs: a key committed in between is not missed.
+  apiKeys.reload();
+  app.addHook('onClose', async () => stopKeyWatch());
+  registerAuth(app, { apiKeys, adminKey: config.adminKey });
 
   const handler = new TextHandler(store.targets.snapshot(), {
     sessionTimeoutS: config.sessionTimeoutS,
@@ -131,6 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });
+  await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
 
   app.addHook('onClose', async () => {
     stopLocal();

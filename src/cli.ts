@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
+import { addKey, listKeys, revokeKey } from './cli/keys.js';
 import { route } from './cli/route.js';
 import { processOutput as io } from './cli/output.js';
 import { loadConfig, type Config } from './config.js';
@@ -144,6 +145,33 @@ export function buildCli(): Command {
         );
       }
     });
+
+  const keys = program
+    .command('keys')
+    .description('add, list and revoke API keys kept in the database (no restart needed)')
+    // A usage mistake is one line, like every other refusal of these commands.
+    .showHelpAfterError(false);
+  keys
+    .command('add')
+    .description('create a key and print it once')
+    .argument('<label>', 'what the key is for, e.g. "kitchen tablet" (1 to 64 characters)')
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action((label: string, opts: DbOption & { json?: boolean }) =>
+      addKey(configFor(opts).dbPath, label, io, opts),
+    );
+  keys
+    .command('list')
+    .description('show the stored keys: id, creation time, label (never the keys)')
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action((opts: DbOption & { json?: boolean }) => listKeys(configFor(opts).dbPath, io, opts));
+  keys
+    .command('revoke')
+    .description('withdraw a key; running servers refuse it within a second')
+    .argument('<id>', 'the key id `echonet keys list` shows')
+    .option(...dbPathOption)
+    .action((id: string, opts: DbOption) => revokeKey(configFor(opts).dbPath, id, io));
 
   return program;
 }

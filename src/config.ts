@@ -107,14 +107,15 @@ export const SETTINGS = {
     env: 'ECHONET_API_KEYS',
     accepts: 'a comma-separated list of keys (each 32 random characters or more)',
     description:
-      'More keys accepted as X-API-Key, alongside ECHONET_API_KEY: add the new key, move clients over, then drop the old one.',
+      'More keys accepted as X-API-Key, alongside ECHONET_API_KEY. Keys added with `echonet keys add` or POST /keys are accepted too, and rotate without a restart.',
     fallback: undefined,
     parse: listOf(nonEmpty),
   }),
   adminKey: setting<string | undefined>({
     env: 'ECHONET_ADMIN_KEY',
     accepts: 'a non-empty string (use 32 random characters or more)',
-    description: 'When set, POST /register and DELETE /targets/{name} also need it as X-Admin-Key.',
+    description:
+      'When set, the admin routes (POST /register, DELETE /targets/{name}, the /keys routes) also need it as X-Admin-Key. Unset: the /keys routes are refused (use `echonet keys`).',
     fallback: undefined,
     parse: nonEmpty,
   }),
@@ -139,7 +140,7 @@ export const SETTINGS = {
     env: 'ECHONET_RATE_LIMIT_PER_MIN',
     accepts: 'an integer from 1 to 1000000',
     description:
-      'Requests per minute one client address may make (then 429 with Retry-After). Unset: no limit.',
+      'Requests per minute one client (an IPv4 address, or an IPv6 network: ECHONET_RATE_LIMIT_IPV6_PREFIX) may make, malformed URLs included (then 429 with Retry-After). Unset: no limit.',
     fallback: undefined,
     parse: integer(1, 1_000_000),
   }),
@@ -147,9 +148,17 @@ export const SETTINGS = {
     env: 'ECHONET_ADMIN_RATE_LIMIT_PER_MIN',
     accepts: 'an integer from 1 to 1000000',
     description:
-      'Requests per minute one client address may make to the admin routes (POST /register, DELETE /targets/{name}), counted apart from ECHONET_RATE_LIMIT_PER_MIN. Unset: they share the general limit.',
+      'Requests per minute one client address may make to the admin routes (POST /register, DELETE /targets/{name}, the /keys routes), counted apart from ECHONET_RATE_LIMIT_PER_MIN. Unset: they share the general limit.',
     fallback: undefined,
     parse: integer(1, 1_000_000),
+  }),
+  rateLimitIpv6Prefix: setting({
+    env: 'ECHONET_RATE_LIMIT_IPV6_PREFIX',
+    accepts: 'an integer from 1 to 128',
+    description:
+      'IPv6 clients are rate-limited per network of this prefix length, since one home (or one attacker) holds a whole /64; 128 counts every address apart. IPv4 clients, IPv4-mapped ones included, are counted per address.',
+    fallback: 64,
+    parse: integer(1, 128),
   }),
   targetHosts: setting<readonly AddressRule[] | undefined>({
     env: 'ECHONET_TARGET_HOSTS',

@@ -36,6 +36,18 @@ export class TargetNotFound extends EchonetError {
   }
 }
 
+export class ApiKeyNotFound extends EchonetError {
+  override readonly code = 'API_KEY_NOT_FOUND';
+  override readonly statusCode = 404;
+  /** `hint`: where to look, for the front end that reports it (the CLI names its list command). */
+  constructor(
+    readonly id: number,
+    hint?: string,
+  ) {
+    super(`no API key with id ${id}${hint === undefined ? '' : `; ${hint}`}`);
+  }
+}
+
 export class PhraseConflict extends EchonetError {
   override readonly code = 'PHRASE_CONFLICT';
   override readonly statusCode = 409;

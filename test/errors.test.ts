@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ApiKeyNotFound,
   BackupFormatError,
   ConfigError,
   EchonetError,
@@ -19,6 +20,7 @@ describe('error classes', () => {
     [new Unauthorized('missing X-API-Key header'), 'UNAUTHORIZED', 401],
     [new Forbidden('invalid admin key'), 'FORBIDDEN', 403],
     [new TargetNotFound('astraea'), 'TARGET_NOT_FOUND', 404],
+    [new ApiKeyNotFound(3), 'API_KEY_NOT_FOUND', 404],
     [new PhraseConflict('hey echo', 'echobell', 'astraea'), 'PHRASE_CONFLICT', 409],
     [new PayloadTooLarge('too big'), 'PAYLOAD_TOO_LARGE', 413],
     [new BackupFormatError('bad'), 'BACKUP_FORMAT', 400],

@@ -1,11 +1,18 @@
 /**
  * API-key and admin-key checks. They run in onRequest, before the body is read, so a caller
- * without a key costs Echonet almost nothing. Keys are compared in constant time (over SHA-256
- * digests, so not even the length of a key leaks).
+ * without a key costs Echonet almost nothing.
+ *
+ * Every check is constant-time: the candidate is hashed with SHA-256 and its digest compared with
+ * every accepted digest by timingSafeEqual, without stopping at a match, so the time depends on how
+ * many keys there are, never on the candidate, its length or how much of it is right. There is no
+ * per-connection shortcut: behind a proxy one connection carries many clients (a remembered key
+ * compared with `===` would leak it to the next client by timing), and a revoked key must stop
+ * working on a connection that is already open.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Forbidden, Unauthorized } from '../errors.js';
+import { keyDigest } from '../store/keys.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,28 +20,66 @@ declare module 'fastify' {
     public?: boolean;
     /** Also needs the admin key when one is configured. */
     admin?: boolean;
+    /** With `admin`: refused outright when no admin key is configured (key management). */
+    adminKeyRequired?: boolean;
   }
 }
 
+/** Compares two 32-byte digests; crypto.timingSafeEqual unless a test counts the calls. */
+export type DigestEqual = (a: Buffer, b: Buffer) => boolean;
+
+/** Where stored keys come from (the database's KeyStore). */
+export interface KeySource {
+  digests(): Buffer[];
+}
+
+/**
+ * The accepted API keys: the fixed ones (environment or generated) and the stored ones, which are
+ * read again on reload() (called when this process or another one changes them).
+ */
+export class ApiKeyRing {
+  readonly #fixed: readonly Buffer[];
+  readonly #stored: KeySource | undefined;
+  #digests: readonly Buffer[];
+
+  constructor(fixedKeys: readonly string[], stored?: KeySource) {
+    this.#fixed = fixedKeys.map(keyDigest);
+    this.#stored = stored;
+    this.#digests = this.#read();
+  }
+
+  get digests(): readonly Buffer[] {
+    return this.#digests;
+  }
+
+  /** Reads the stored keys again; if that fails, keeps the ones it had and rethrows. */
+  reload(): void {
+    this.#digests = this.#read();
+  }
+
+  #read(): readonly Buffer[] {
+    return Object.freeze([...this.#fixed, ...(this.#stored?.digests() ?? [])]);
+  }
+}
+
+/** True when `candidate` is one of the keys behind `digests`, in time independent of it. */
+export function matchesAnyKey(
+  digests: readonly Buffer[],
+  candidate: string,
+  equal: DigestEqual = timingSafeEqual,
+): boolean {
+  const d = keyDigest(candidate);
+  let found = false;
+  // equal() first, so every digest is compared whatever the ones before it said.
+  for (const k of digests) found = equal(k, d) || found;
+  return found;
+}
+
 export interface AuthOptions {
-  readonly apiKeys: readonly string[];
+  /** Read on every request, so a reloaded ring applies to the next one. */
+  readonly apiKeys: { readonly digests: readonly Buffer[] };
   readonly adminKey: string | undefined;
-}
-
-/** A set of keys that answers "is this one of them?" in time independent of the candidate. */
-export function keyChecker(keys: readonly string[]): (candidate: string | undefined) => boolean {
-  const digests = keys.map(digest);
-  return (candidate) => {
-    if (candidate === undefined || candidate === '') return false;
-    const d = digest(candidate);
-    let found = false;
-    for (const k of digests) found = timingSafeEqual(k, d) || found;
-    return found;
-  };
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  readonly equal?: DigestEqual;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -43,13 +88,8 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
-  const isApiKey = keyChecker(options.apiKeys);
-  const isAdminKey = options.adminKey === undefined ? undefined : keyChecker([options.adminKey]);
-
-  // A keep-alive connection sends the same key with every request: once one has been verified on
-  // a socket, an identical string on that socket needs no second hash. Only verified keys are
-  // remembered, so the shortcut tells a client nothing it did not already send.
-  const verifiedOn = new WeakMap<object, string>();
+  const { apiKeys, equal = timingSafeEqual } = options;
+  const adminDigests = options.adminKey === undefined ? undefined : [keyDigest(options.adminKey)];
 
   // Callback style: an async hook costs a promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -57,15 +97,22 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (config.public) return done();
     const key = header(request, 'x-api-key');
     if (key === undefined) return done(new Unauthorized('missing X-API-Key header'));
-    const socket = request.raw.socket;
-    if (verifiedOn.get(socket) !== key) {
-      if (!isApiKey(key)) return done(new Unauthorized('invalid API key'));
-      verifiedOn.set(socket, key);
+    if (!matchesAnyKey(apiKeys.digests, key, equal)) {
+      return done(new Unauthorized('invalid API key'));
     }
-    if (config.admin && isAdminKey) {
+    if (config.adminKeyRequired && !adminDigests) {
+      return done(
+        new Forbidden(
+          'this route needs ECHONET_ADMIN_KEY to be set on the server (or use `echonet keys` there)',
+        ),
+      );
+    }
+    if (config.admin && adminDigests) {
       const admin = header(request, 'x-admin-key');
       if (admin === undefined) return done(new Unauthorized('missing X-Admin-Key header'));
-      if (!isAdminKey(admin)) return done(new Forbidden('invalid admin key'));
+      if (!matchesAnyKey(adminDigests, admin, equal)) {
+        return done(new Forbidden('invalid admin key'));
+      }
     }
     done();
   });

@@ -2,8 +2,9 @@
  * The one place errors become HTTP responses: `{ok:false, error}` with the right status. Bad input
  * is always a 4xx naming the field; anything unexpected is a logged 500 without details.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EchonetError } from '../errors.js';
+import { SECURITY_HEADERS, type AccessGate } from './access.js';
 
 interface ValidationIssue {
   instancePath: string;
@@ -25,6 +26,39 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .status(404)
       .send({ ok: false, error: `Route ${request.method} ${request.url.split('?')[0]} not found` });
   });
+}
+
+/**
+ * Answers a request Fastify could not route (Fastify's frameworkErrors: no hook, route or error
+ * handler runs for it): first the allowlist and rate limits, as for any request, then the reason.
+ */
+export async function answerUnroutable(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gate: AccessGate | undefined,
+): Promise<void> {
+  reply.headers(SECURITY_HEADERS);
+  let answer: { status: number; message: string };
+  try {
+    const refusal = await gate?.refusal(request, reply);
+    answer = refusal ? { status: refusal.statusCode, message: refusal.message } : unroutable(error);
+  } catch (err) {
+    request.log.error({ err }, 'request failed');
+    answer = { status: 500, message: 'internal error' };
+  }
+  void reply.code(answer.status).send({ ok: false, error: answer.message });
+}
+
+function unroutable(error: FastifyError): { status: number; message: string } {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, message: 'the URL is not validly percent-encoded' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, message: 'a path segment is longer than 100 characters' };
+    default:
+      return { status: error.statusCode ?? 400, message: 'request refused' };
+  }
 }
 
 function describe(error: FastifyError | EchonetError | Error): { status: number; message: string } {

@@ -86,6 +86,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Uses no other table (v5's included), so it applies the same whatever came before it.
+    version: 6,
+    description: 'API keys managed at run time (stored as SHA-256 digests)',
+    sql: `
+      CREATE TABLE IF NOT EXISTS echonet_api_keys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        label TEXT NOT NULL,
+        key_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -3,6 +3,7 @@
  * PostgreSQL store only has to offer the same shape.
  */
 import { openDatabase, type Db } from './db.js';
+import { KeyStore } from './keys.js';
 import { assertKnownVersion, currentVersion, hasTable, migrate } from './migrations.js';
 import { SecretStore } from './secrets.js';
 import { TargetRegistry } from './targets.js';
@@ -13,6 +14,8 @@ export interface Store {
   readonly migrated: readonly number[];
   readonly targets: TargetRegistry;
   readonly secrets: SecretStore;
+  /** API keys added at run time (`echonet keys`, the /keys routes). */
+  readonly keys: KeyStore;
   /**
    * Calls `listener` when another connection (the CLI, another server) commits to the file.
    * Polls `PRAGMA data_version`, which only moves for other connections' commits.
@@ -47,6 +50,7 @@ function storeOn(db: Db, path: string, migrated: number[]): Store {
     migrated,
     targets: new TargetRegistry(db),
     secrets: new SecretStore(db),
+    keys: new KeyStore(db),
     watchExternalChanges(listener, intervalMs = 250) {
       let last = dataVersion.get();
       const timer = setInterval(() => {

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { LATEST_VERSION } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/store.js';
 import { cleanEnv, CLI, runCli, startServer } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
@@ -34,8 +35,9 @@ describe('echonet migrate', () => {
     const before = readFileSync(db);
     const res = await runCli(['migrate', '--status', '--db-path', db]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain('schema version:  1 (this Echonet knows up to 4)');
+    expect(res.stdout).toContain(`schema version:  1 (this Echonet knows up to ${LATEST_VERSION})`);
     expect(res.stdout).toMatch(/pending: +v2 .*v3 .*v4/);
+    expect(res.stdout).toContain(`v${LATEST_VERSION}`);
     expect(res.stdout).toMatch(/v1 {2}\d{4}-\d\d-\d\d/);
     expect(res.stdout).toMatch(/targets +1 rows/);
     expect(readFileSync(db).equals(before)).toBe(true);
@@ -47,8 +49,9 @@ describe('echonet migrate', () => {
     const first = await runCli(['migrate', '--migrate', '--db-path', db]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('applied v4');
+    expect(first.stdout).toContain(`now at version ${LATEST_VERSION}`);
     const second = await runCli(['migrate', '--migrate', '--db-path', db]);
-    expect(second.stdout).toContain('already at version 4');
+    expect(second.stdout).toContain(`already at version ${LATEST_VERSION}`);
     const status = await runCli(['migrate', '--db-path', db]);
     expect(status.stdout).toContain('pending:         none');
   });
@@ -64,7 +67,7 @@ describe('echonet migrate', () => {
       });
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(
-        'echonet: database schema version 12 is newer than this Echonet understands (4)',
+        `echonet: database schema version 12 is newer than this Echonet understands (${LATEST_VERSION})`,
       );
     }
   });
@@ -87,7 +90,7 @@ describe('echonet inspect', () => {
     expect(res.stdout).toMatch(/size: +\d+(\.\d)? KiB/);
     const json = JSON.parse((await runCli(['inspect', '--json', '--db-path', db])).stdout);
     expect(json.targets.map((t: { name: string }) => t.name)).toEqual(['astraea', 'echobell']);
-    expect(json.schema_version).toBe(4);
+    expect(json.schema_version).toBe(LATEST_VERSION);
   });
 
   it('fails on a missing file without creating it', async () => {

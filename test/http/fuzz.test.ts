@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await target?.close();
   const summary = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
-  console.log(`fuzz: ${tried} requests tried over 8 endpoints (${summary.join(', ')})`);
+  console.log(`fuzz: ${tried} requests tried over 11 endpoints (${summary.join(', ')})`);
 });
 
 // ---- the generators -----------------------------------------------------------------------
@@ -312,6 +312,30 @@ describe('fuzzing every endpoint', () => {
     await check(
       fc.asyncProperty(pathTrick, fc.option(body(anyValue)), keys, async (id, b, h) => {
         await send('POST', `/sessions/${id}/end`, b ?? undefined, h);
+      }),
+    );
+  });
+
+  it('POST /keys', async () => {
+    const shape = shaped({
+      label: fc.oneof(fc.constantFrom('door', 'kitchen tablet'), nastyString),
+    });
+    await check(
+      fc.asyncProperty(body(shape), keys, async (b, h) => {
+        const before = JSON.stringify(t.store.keys.list());
+        const res = await send('POST', '/keys', b, h);
+        if (res.statusCode >= 400) expect(JSON.stringify(t.store.keys.list())).toBe(before);
+      }),
+    );
+  });
+
+  it('GET /keys, DELETE /keys/{id}', async () => {
+    await check(
+      fc.asyncProperty(pathTrick, keys, async (id, h) => {
+        await send('GET', `/keys?${id}=${id}`, undefined, h);
+        const before = JSON.stringify(t.store.keys.list());
+        const res = await send('DELETE', `/keys/${id}`, undefined, h);
+        if (res.statusCode >= 400) expect(JSON.stringify(t.store.keys.list())).toBe(before);
       }),
     );
   });

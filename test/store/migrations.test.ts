@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SchemaTooNew, StorageError } from '../../src/errors.js';
 import {
   LATEST_VERSION,
+  MIGRATIONS,
   currentVersion,
   migrate,
   migrationHistory,
@@ -16,6 +17,8 @@ import { makePythonDb } from '../helpers/python-db.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
+/** Every version this code knows, in order. */
+const VERSIONS = MIGRATIONS.map((m) => m.version);
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function columns(db: Database.Database, table: string): string[] {
@@ -26,13 +29,13 @@ describe('migrations', () => {
   it('create every table on a fresh file, recording each version with a date', () => {
     const path = tempDbPath(dir);
     const store = openStore(path);
-    expect(store.migrated).toEqual([1, 2, 3, 4]);
+    expect(store.migrated).toEqual(VERSIONS);
     store.close();
 
     const db = new Database(path, { readonly: true });
     expect(currentVersion(db)).toBe(LATEST_VERSION);
     const history = migrationHistory(db);
-    expect(history.map((h) => h.version)).toEqual([1, 2, 3, 4]);
+    expect(history.map((h) => h.version)).toEqual(VERSIONS);
     for (const h of history) expect(Number.isNaN(Date.parse(h.appliedAt))).toBe(false);
     expect(columns(db, 'schema_version')).toEqual(['version', 'applied_at']);
     expect(columns(db, 'targets')).toEqual(['name', 'base_url', 'phrases']);
@@ -75,7 +78,7 @@ describe('migrations', () => {
     expect(again.migrated).toEqual([]);
     again.close();
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT COUNT(*) FROM schema_version').pluck().get()).toBe(LATEST_VERSION);
+    expect(db.prepare('SELECT COUNT(*) FROM schema_version').pluck().get()).toBe(VERSIONS.length);
     expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
     db.close();
   });
@@ -98,7 +101,7 @@ describe('migrations', () => {
       ];
       makePythonDb(path, version, targets);
       const store = openStore(path);
-      expect(store.migrated).toEqual([1, 2, 3, 4].filter((v) => v > version));
+      expect(store.migrated).toEqual(VERSIONS.filter((v) => v > version));
       expect(store.targets.all()).toEqual(
         targets.map((t) => ({ name: t.name, baseUrl: t.base_url, phrases: t.phrases })),
       );
@@ -143,10 +146,10 @@ describe('migrations', () => {
     const runs = await Promise.all(Array.from({ length: 6 }, () => runNode(script)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort();
-    expect(applied).toEqual([1, 2, 3, 4]);
+    expect(applied).toEqual(VERSIONS);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual(
-      [1, 2, 3, 4],
+      VERSIONS,
     );
     expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
     db.close();
@@ -154,7 +157,7 @@ describe('migrations', () => {
 
   it('migrate() on an already-open handle reports what it applied', () => {
     const db = openDatabase(tempDbPath(dir));
-    expect(migrate(db)).toEqual([1, 2, 3, 4]);
+    expect(migrate(db)).toEqual(VERSIONS);
     expect(migrate(db)).toEqual([]);
     db.close();
   });
