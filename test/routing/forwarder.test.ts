@@ -16,6 +16,7 @@ import {
   startRecordingTarget,
   type RecordingTarget,
 } from '../helpers/recording-target.js';
+import { within } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 400;
 /** Scheduling slack on a busy machine; the point is "about the timeout", not "forever". */
@@ -74,11 +75,10 @@ describe('forward', () => {
 
   it('reports refused for a closed port, after one quick retry', async () => {
     const port = await closedPort();
-    const { value, ms } = await timed(
-      forwarder.forward(`http://127.0.0.1:${port}/listen`, payload()),
-    );
+    const value = await forwarder.forward(`http://127.0.0.1:${port}/listen`, payload());
+    // Both attempts share one deadline, and a passed deadline reports `timeout`: two refusals
+    // mean both attempts ended before it, with no wait between them that reached it.
     expect(value).toEqual({ ok: false, reason: 'refused', attempts: 2 });
-    expect(ms).toBeLessThan(TIMEOUT_MS);
   });
 
   it('retries a connection reset before any response once, with the same event_id', async () => {
@@ -123,13 +123,22 @@ describe('forward', () => {
     const single = createForwarder({ timeoutMs: TIMEOUT_MS, connectionsPerTarget: 1 });
     try {
       // One connection: the first forward holds it, the other two wait in undici's queue.
+      const ended: number[] = [];
       const results = await Promise.all(
-        [0, 1, 2].map(() => timed(single.forward(`${target.url}/listen`, payload()))),
+        [0, 1, 2].map((i) =>
+          single.forward(`${target.url}/listen`, payload()).finally(() => {
+            ended[i] = performance.now();
+          }),
+        ),
       );
-      for (const { value, ms } of results) {
+      for (const value of results) {
         expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
-        expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
       }
+      // Each deadline counts from forward(), not from when the connection came free: the queued
+      // forwards end with the first. Had each waited a timeout of its own once it got the
+      // connection, the last would end at least two timeouts after the first (timers are never
+      // early), whatever the machine's load; the bound sits well between the two.
+      expect(Math.max(...ended) - Math.min(...ended)).toBeLessThan(1.5 * TIMEOUT_MS);
     } finally {
       await single.close();
     }
@@ -137,9 +146,14 @@ describe('forward', () => {
 
   it('reports timeout for a 200 whose body never ends, within the timeout', async () => {
     target.behave({ kind: 'endless-body' });
-    const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
+    // A body that keeps coming must not keep the forward alive: it ends on the deadline (how
+    // close to it is the bound test's business; here the point is that it ends at all).
+    const value = await within(
+      forwarder.forward(`${target.url}/listen`, payload()),
+      undefined,
+      'a forward to a never-ending body',
+    );
     expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
   });
 
   it('reports body_too_large for an answer over the limit', async () => {
