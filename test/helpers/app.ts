@@ -1,6 +1,6 @@
 /**
  * Builds a real Echonet app on a real SQLite file for a test, with a manual clock, and closes
- * everything afterwards. Use `inject` for most tests; `listen()` for end-to-end ones.
+ * everything afterwards. Use `inject` for most tests; end-to-end ones listen (listening-app.ts).
  */
 import { afterAll } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -81,9 +81,14 @@ export async function startTestApp(
   };
 }
 
-/** Registers a target through the API and fails the test if that did not work. */
+interface Registered {
+  readonly statusCode: number;
+  readonly body: string;
+}
+
+/** Registers a target through the API (inject or HTTP) and fails the test if that did not work. */
 export async function register(
-  t: TestApp,
+  t: { request(options: { method: 'POST'; url: string; payload: object }): Promise<Registered> },
   name: string,
   baseUrl: string,
   phrases: string[],
