@@ -246,7 +246,7 @@ describe('routing end to end', () => {
 
 describe('forwarding failures', () => {
   it('reports a refused connection quickly and keeps the session', async () => {
-    const t = await startApp();
+    const t = await startApp({ ECHONET_HTTP_TIMEOUT_S: '1' });
     const gone = await startRecordingTarget();
     const url = gone.url;
     await gone.close();

@@ -24,10 +24,14 @@ export class ManualClock implements Clock {
   }
 }
 
-/** A Config as loaded from these variables (no .env file), with test-friendly defaults. */
+/**
+ * A Config as loaded from these variables (no .env file), with test-friendly defaults. The HTTP
+ * timeout is long so that a loaded machine never turns a working forward into a timeout; tests
+ * about timeouts set their own.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig(
-    { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '1', ...env },
+    { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '30', ...env },
     { envFile: false },
   );
 }
