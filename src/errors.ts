@@ -65,11 +65,6 @@ export class PhraseConflict extends EchonetError {
   }
 }
 
-export class PayloadTooLarge extends EchonetError {
-  override readonly code = 'PAYLOAD_TOO_LARGE';
-  override readonly statusCode = 413;
-}
-
 /** A bad ECHONET_* variable or CLI option: start-up stops with this one line. */
 export class ConfigError extends EchonetError {
   override readonly code = 'CONFIG';

@@ -1,8 +1,6 @@
 /** Response shapes shared by more than one route module. */
 import { Type } from 'typebox';
 
-export const ErrorBody = Type.Object({ ok: Type.Literal(false), error: Type.String() });
-
 export const SessionBody = Type.Object({
   id: Type.String(),
   target: Type.String(),

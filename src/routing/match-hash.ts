@@ -237,11 +237,6 @@ export class Postings {
     return out;
   }
 
-  /** Bytes held by the table's arrays. */
-  get byteLength(): number {
-    return this.#dir.byteLength + this.#entries.byteLength + (this.#filter?.byteLength ?? 0);
-  }
-
   #scan(from: number, to: number, fp: number): number {
     const entries = this.#entries;
     for (let i = from; i < to; i++) {

@@ -315,25 +315,6 @@ export class CandidateIndex {
     return remap;
   }
 
-  /** Bytes held by the index's typed arrays and packed words. */
-  get byteLength(): number {
-    const t = this.#tables;
-    return (
-      (t
-        ? t.spellings.byteLength +
-          (t.sounds?.byteLength ?? 0) +
-          (t.joined?.byteLength ?? 0) +
-          (t.joinedSounds?.byteLength ?? 0) +
-          t.pairSounds.byteLength
-        : 0) +
-      this.#words.byteLength +
-      this.#records.byteLength +
-      this.#weights.byteLength +
-      this.#pairWords.byteLength +
-      this.#seenPair.byteLength
-    );
-  }
-
   /** Candidates for the transcript token `text` alone. Callers must not modify the array. */
   single(text: string): readonly Candidate[] {
     if (!this.#fuzzy) return this.#exactOnly(text);

@@ -29,10 +29,6 @@ export const MIN_FUZZY_LENGTH = 4;
 /** Scaling applied to a token matched across a word boundary ("door man" for "doorman"). */
 export const JOIN_SCORE = 0.95;
 
-export function isFunctionWord(token: string): boolean {
-  return FUNCTION_WORDS.has(token);
-}
-
 /** Whether a token may take part in a fuzzy comparison at all. */
 export function isFuzzyEligible(token: string): boolean {
   return token.length >= MIN_FUZZY_LENGTH && !FUNCTION_WORDS.has(token);

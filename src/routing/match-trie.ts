@@ -115,18 +115,6 @@ export class PhraseTrie {
     this.#childTokens = tokens;
   }
 
-  /** Bytes held by the trie's arrays. */
-  get byteLength(): number {
-    return (
-      this.#slots.byteLength +
-      this.#hasChildren.byteLength +
-      this.#endHead.byteLength +
-      this.#endNext.byteLength +
-      this.#childStart.byteLength +
-      this.#childTokens.byteLength
-    );
-  }
-
   #addEdge(node: number, token: number): number {
     if ((this.#edges + 1) * 2 > this.#capacity) this.#rehash(this.#capacity * 2);
     const child = this.#nodes++;

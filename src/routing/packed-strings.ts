@@ -37,7 +37,7 @@ export class PackedStrings {
     return this.#starts.length - 1;
   }
 
-  /** Bytes held, for the index's memory report. */
+  /** Bytes held: one a character for Latin-1 text, two otherwise, plus the offsets. */
   get byteLength(): number {
     return this.#units.byteLength + this.#starts.byteLength;
   }

@@ -1,30 +1,46 @@
-/** The routing rules end to end: real app, real SQLite file, real target servers recording what they get. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, startTestApp, type TestApp } from '../helpers/app.js';
+/**
+ * The routing rules end to end: a real app listening on 127.0.0.1, spoken to over HTTP; a real
+ * SQLite file; real target servers recording what they get. Each test closes all of it.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { register } from '../helpers/app.js';
+import { startListeningApp, type ListeningApp } from '../helpers/listening-app.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { within } from '../helpers/wait.js';
 
 let astraea: RecordingTarget;
 let echobell: RecordingTarget;
+/** Closed after each test, last opened first. */
+const open: { close(): Promise<void> }[] = [];
 
-beforeAll(async () => {
-  astraea = await startRecordingTarget();
-  echobell = await startRecordingTarget();
-});
-afterAll(async () => {
-  await astraea.close();
-  await echobell.close();
-});
-
-async function setup(env: Record<string, string> = {}): Promise<TestApp> {
-  const t = await startTestApp(env);
-  await register(t, 'astraea', astraea.url, ['hey astraea', 'hello astraea']);
-  await register(t, 'echobell', `${echobell.url}/`, ['hey echo', 'hello echo bell']);
-  astraea.received.length = 0;
-  echobell.received.length = 0;
+async function target(): Promise<RecordingTarget> {
+  const t = await startRecordingTarget();
+  open.push(t);
   return t;
 }
 
-async function say(t: TestApp, text: string, extra: Record<string, unknown> = {}) {
+async function startApp(env: Record<string, string> = {}): Promise<ListeningApp> {
+  const t = await startListeningApp(env);
+  open.push(t);
+  return t;
+}
+
+beforeEach(async () => {
+  astraea = await target();
+  echobell = await target();
+});
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function setup(env: Record<string, string> = {}): Promise<ListeningApp> {
+  const t = await startApp(env);
+  await register(t, 'astraea', astraea.url, ['hey astraea', 'hello astraea']);
+  await register(t, 'echobell', `${echobell.url}/`, ['hey echo', 'hello echo bell']);
+  return t;
+}
+
+async function say(t: ListeningApp, text: string, extra: Record<string, unknown> = {}) {
   const res = await t.request({
     method: 'POST',
     url: '/text',
@@ -230,14 +246,13 @@ describe('routing end to end', () => {
 
 describe('forwarding failures', () => {
   it('reports a refused connection quickly and keeps the session', async () => {
-    const t = await startTestApp();
+    const t = await startApp({ ECHONET_HTTP_TIMEOUT_S: '1' });
     const gone = await startRecordingTarget();
     const url = gone.url;
     await gone.close();
     await register(t, 'ghost', url, ['hey ghost']);
-    const started = Date.now();
     const res = await say(t, 'hey ghost are you there');
-    expect(Date.now() - started).toBeLessThan(1000);
+    // `refused`, not `timeout`: it was reported before the forward's deadline (1 s) passed.
     expect(res).toMatchObject({
       handled: true,
       mode: 'session_open',
@@ -248,8 +263,8 @@ describe('forwarding failures', () => {
   });
 
   it('reports a 500 from the target', async () => {
-    const t = await startTestApp();
-    const broken = await startRecordingTarget();
+    const t = await startApp();
+    const broken = await target();
     broken.behave({ kind: 'status', status: 500 });
     await register(t, 'broken', broken.url, ['hey broken']);
     const res = await say(t, 'hey broken');
@@ -258,20 +273,19 @@ describe('forwarding failures', () => {
       reason: 'forward_failed:status_500',
       mode: 'session_open',
     });
-    await broken.close();
   });
 
   it('gives up on a target that hangs, within the timeout', async () => {
-    const t = await startTestApp({ ECHONET_HTTP_TIMEOUT_S: '0.3' });
-    const slow = await startRecordingTarget();
+    const t = await startApp({ ECHONET_HTTP_TIMEOUT_S: '0.3' });
+    const slow = await target();
     slow.behave({ kind: 'hang' });
     await register(t, 'slow', slow.url, ['hey slow']);
-    const started = Date.now();
-    const res = await say(t, 'hey slow');
-    const took = Date.now() - started;
+    const started = performance.now();
+    // It answers at all (the target never will); how close to the timeout is the forwarder's test.
+    const res = await within(say(t, 'hey slow'), undefined, 'the answer to a forward that hangs');
+    const took = performance.now() - started;
     expect(res).toMatchObject({ forwarded: false, reason: 'forward_failed:timeout' });
+    // Not before the timeout: the deadline, not something else, ended it.
     expect(took).toBeGreaterThanOrEqual(250);
-    expect(took).toBeLessThan(1500);
-    await slow.close();
   });
 });

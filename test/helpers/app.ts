@@ -1,6 +1,6 @@
 /**
  * Builds a real Echonet app on a real SQLite file for a test, with a manual clock, and closes
- * everything afterwards. Use `inject` for most tests; `listen()` for end-to-end ones.
+ * everything afterwards. Use `inject` for most tests; end-to-end ones listen (listening-app.ts).
  */
 import { afterAll } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -24,10 +24,14 @@ export class ManualClock implements Clock {
   }
 }
 
-/** A Config as loaded from these variables (no .env file), with test-friendly defaults. */
+/**
+ * A Config as loaded from these variables (no .env file), with test-friendly defaults. The HTTP
+ * timeout is long so that a loaded machine never turns a working forward into a timeout; tests
+ * about timeouts set their own.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig(
-    { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '1', ...env },
+    { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '30', ...env },
     { envFile: false },
   );
 }
@@ -81,9 +85,14 @@ export async function startTestApp(
   };
 }
 
-/** Registers a target through the API and fails the test if that did not work. */
+interface Registered {
+  readonly statusCode: number;
+  readonly body: string;
+}
+
+/** Registers a target through the API (inject or HTTP) and fails the test if that did not work. */
 export async function register(
-  t: TestApp,
+  t: { request(options: { method: 'POST'; url: string; payload: object }): Promise<Registered> },
   name: string,
   baseUrl: string,
   phrases: string[],

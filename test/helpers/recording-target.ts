@@ -1,9 +1,10 @@
 /**
  * A real assistant stand-in: an HTTP server on 127.0.0.1:0 that records every request it gets
- * and answers as the test tells it to (status, delay, hang, reset, redirect).
+ * and answers as the test tells it to (status, delay, hang, hold until released, reset, redirect).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { GENEROUS_MS } from './wait.js';
 
 export interface Received {
   readonly method: string;
@@ -16,6 +17,8 @@ export type Behaviour =
   | { kind: 'status'; status: number }
   | { kind: 'delay'; ms: number; status?: number }
   | { kind: 'hang' }
+  /** Keeps each request waiting until the test calls release(), then answers 200. */
+  | { kind: 'hold' }
   | { kind: 'reset' }
   /** Destroys the connection of the next request without answering, then answers 200. */
   | { kind: 'reset-once' }
@@ -30,6 +33,8 @@ export interface RecordingTarget {
   readonly url: string;
   readonly received: Received[];
   behave(b: Behaviour): void;
+  /** Answers 200 to every request held so far (see `hold`). */
+  release(): void;
   /** Resolves when `n` requests have arrived in total. */
   waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -39,6 +44,7 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   const waiters: (() => void)[] = [];
+  const held: ServerResponse[] = [];
   let behaviour: Behaviour = { kind: 'status', status: 200 };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -56,7 +62,8 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
       for (const w of waiters.splice(0)) w();
       const current = behaviour;
       if (current.kind === 'reset-once') behaviour = { kind: 'status', status: 200 };
-      respond(res, current);
+      if (current.kind === 'hold') held.push(res);
+      else respond(res, current);
     });
   });
   server.on('connection', (s: Socket) => {
@@ -72,7 +79,11 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
     behave(b) {
       behaviour = b;
     },
-    async waitFor(n, timeoutMs = 5000) {
+    release() {
+      for (const res of held.splice(0))
+        if (!res.destroyed) respond(res, { kind: 'status', status: 200 });
+    },
+    async waitFor(n, timeoutMs = GENEROUS_MS) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < n) {
         if (Date.now() > deadline)
@@ -102,6 +113,7 @@ function respond(res: ServerResponse, b: Behaviour): void {
       }, b.ms);
       return;
     case 'hang':
+    case 'hold':
       return;
     case 'redirect':
       res.writeHead(b.status, { location: b.location }).end();

@@ -17,6 +17,7 @@ import { API_KEY, ADMIN_KEY, register, startTestApp, testConfig } from '../helpe
 import { runCli } from '../helpers/cli.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = tempDir();
 
@@ -162,7 +163,8 @@ describe('ECHONET_ALLOWLIST', () => {
       expect(allowlist.allows('10.0.0.1')).toBe(true);
 
       answer = ['192.168.1.21', 'fd00::21'];
-      await new Promise((r) => setTimeout(r, 80)); // the timer refreshes on its own
+      // The timer refreshes on its own: wait for the new address to be let in.
+      await waitFor(() => allowlist.allows('192.168.1.21'), { what: 'the refreshed address' });
       expect(allowlist.allows('192.168.1.20')).toBe(false);
       expect(allowlist.allows('192.168.1.21')).toBe(true);
       expect(allowlist.allows('fd00::21')).toBe(true);
@@ -466,7 +468,9 @@ describe('target URLs', () => {
         reason: 'forward_failed:status_302',
       });
       expect(redirecting.received).toHaveLength(1);
-      await new Promise((r) => setTimeout(r, 100));
+      // Closing the app closes its forwarder once every request it made has been answered, and a
+      // target records a request before answering it: a followed redirect would be recorded now.
+      await t.close();
       expect(decoy.received).toHaveLength(0);
     } finally {
       await redirecting.close();

@@ -5,13 +5,15 @@
  * end the server's view equals the file's (`echonet inspect --json`) and routes every phrase.
  */
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startServer, type CliResult } from '../helpers/cli.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 import { report } from './figures.js';
-import { API_KEY, integrityCheck, listTargets, sleep, type TargetJson } from './lib.js';
+import { API_KEY, integrityCheck, listTargets, type TargetJson } from './lib.js';
 
 const CLIENTS = 200;
 const DURATION_MS = 30_000;
@@ -150,9 +152,7 @@ describe('concurrency', () => {
         cliLoop(),
       ]);
 
-      // Quiet now: give the server a moment to notice the CLI's last write, then compare.
-      await sleep(1000);
-      const served = await listTargets(server.url);
+      // Quiet now: the file no longer changes; wait for the server to notice the CLI's last write.
       const inspected = await runCli(['inspect', '--json'], { env });
       expect(inspected.code, inspected.stderr).toBe(0);
       const onFile = (JSON.parse(inspected.stdout) as { targets: TargetJson[] }).targets;
@@ -163,6 +163,10 @@ describe('concurrency', () => {
           listen_url,
           phrases,
         }));
+      let served: TargetJson[] = [];
+      const same = async () =>
+        isDeepStrictEqual(strip((served = await listTargets(server.url))), strip(onFile));
+      await waitFor(same, { what: "the server's view to match the file" }).catch(() => undefined);
       expect(strip(served)).toEqual(strip(onFile));
 
       // The routing table agrees with the registry: every registered phrase routes to its owner,

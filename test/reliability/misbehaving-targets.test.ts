@@ -14,15 +14,18 @@ import {
   type RecordingTarget,
 } from '../helpers/recording-target.js';
 import { tempDbPath } from '../helpers/temp.js';
+import { waitFor, within } from '../helpers/wait.js';
 import { report } from './figures.js';
-import { API_KEY, api, listTargets, sleep, type ApiResponse } from './lib.js';
+import { API_KEY, api, listTargets, type ApiResponse } from './lib.js';
 
-const TIMEOUT_S = 1;
+/**
+ * Long enough that the quick answers in 'one slow target' surely come before the slow forwards
+ * give up, however loaded the machine; the tests assert the order, not the time.
+ */
+const TIMEOUT_S = 5;
 const MAX_INFLIGHT = 8;
 const BREAKER_FAILURES = 5;
 const COOLDOWN_S = 1;
-/** Process start-up and scheduling slack on a busy machine. */
-const SLACK_MS = 1000;
 
 let server: RunningServer;
 const targets: RecordingTarget[] = [];
@@ -51,11 +54,13 @@ interface TextAnswer {
   event_id: string | null;
 }
 
+/** Counts answers as they arrive, so tests can tell which came first. */
+let answered = 0;
+
 async function say(name: string, source = `src-${Math.random()}`) {
-  const start = performance.now();
   const res = await call('POST', '/text', { source_id: source, text: `hey ${name} hello` });
   expect(res.status, res.body).toBe(200);
-  return { answer: res.json<TextAnswer>(), ms: performance.now() - start };
+  return { answer: res.json<TextAnswer>(), order: ++answered };
 }
 
 beforeAll(async () => {
@@ -89,9 +94,10 @@ describe('misbehaving targets', () => {
     ['hangs', 'forward_failed:timeout', { kind: 'hang' }],
   ] as const)('%s → forwarded:false, %s, within the timeout', async (name, reason, behaviour) => {
     await newTarget(name, behaviour);
-    const { answer, ms } = await say(name);
+    // Every one gets an answer; a failure other than `timeout` came before the deadline, which
+    // would otherwise have given `timeout`. How close to the timeout is the forwarder's test.
+    const { answer } = await within(say(name), TIMEOUT_S * 1000 + 15_000, `the answer for ${name}`);
     expect(answer).toMatchObject({ routed_to: name, forwarded: false, reason });
-    expect(ms).toBeLessThan(TIMEOUT_S * 1000 + SLACK_MS);
   });
 
   it('refused connection → forward_failed:refused, at once', async () => {
@@ -102,9 +108,9 @@ describe('misbehaving targets', () => {
       phrases: ['hey refuses'],
     });
     expect(res.status).toBe(200);
-    const { answer, ms } = await say('refuses');
+    const { answer } = await say('refuses');
+    // `refused`, not `timeout`: reported before the deadline.
     expect(answer).toMatchObject({ forwarded: false, reason: 'forward_failed:refused' });
-    expect(ms).toBeLessThan(SLACK_MS);
   });
 
   it('retries a reset before any response once, with the same event_id', async () => {
@@ -119,15 +125,17 @@ describe('misbehaving targets', () => {
     const slow = await newTarget('slow', { kind: 'hang' });
     await newTarget('healthy', { kind: 'status', status: 200 });
     const burst = Array.from({ length: 100 }, (_, i) => say('slow', `burst-${i}`));
-    await sleep(200);
-    // Meanwhile the server, and forwarding to other targets, stay quick.
+    // The cap is reached: that many forwards hang at the slow target.
+    await slow.waitFor(MAX_INFLIGHT, 15_000);
+    // Meanwhile the server, and forwarding to other targets, stay quick: all answered while the
+    // slow forwards still hang, before the first of them gives up.
+    const quick: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const start = performance.now();
       const health = await call('GET', '/health');
       expect(health.status).toBe(200);
       const other = await say('healthy');
       expect(other.answer.forwarded).toBe(true);
-      expect(performance.now() - start).toBeLessThan(500);
+      quick.push(other.order);
     }
     const results = await Promise.all(burst);
     expect(results.every((r) => !r.answer.forwarded)).toBe(true);
@@ -135,8 +143,10 @@ describe('misbehaving targets', () => {
     const timedOut = results.filter((r) => r.answer.reason === 'forward_failed:timeout');
     expect(timedOut).toHaveLength(MAX_INFLIGHT);
     expect(busy).toHaveLength(100 - MAX_INFLIGHT);
-    // Refused without waiting.
-    expect(Math.max(...busy.map((r) => r.ms))).toBeLessThan(SLACK_MS);
+    const firstGaveUp = Math.min(...timedOut.map((r) => r.order));
+    expect(Math.max(...quick)).toBeLessThan(firstGaveUp);
+    // Refused without waiting: every target_busy came before the slow forwards ended.
+    expect(Math.max(...busy.map((r) => r.order))).toBeLessThan(firstGaveUp);
     // At most the cap ever reached the target.
     expect(slow.received.length).toBeLessThanOrEqual(MAX_INFLIGHT);
   });
@@ -155,13 +165,18 @@ describe('misbehaving targets', () => {
     });
     const seen = t.received.length;
     const skipped = await say('broken');
+    // Skipped, so nothing to wait for: the target saw no request.
     expect(skipped.answer).toMatchObject({ forwarded: false, reason: 'target_unavailable' });
-    expect(skipped.ms).toBeLessThan(SLACK_MS);
     expect(t.received).toHaveLength(seen);
 
     // The target recovers; after the cool-down one probe gets through and closes the breaker.
     t.behave({ kind: 'status', status: 200 });
-    await sleep(COOLDOWN_S * 1000 + 100);
+    await waitFor(
+      async () =>
+        (await listTargets(server.url)).find((x) => x.name === 'broken')?.health?.breaker ===
+        'half_open',
+      { what: `the breaker to half-open after ${COOLDOWN_S} s` },
+    );
     expect((await say('broken')).answer.forwarded).toBe(true);
     const after = (await listTargets(server.url)).find((x) => x.name === 'broken');
     expect(after?.health).toMatchObject({ consecutive_failures: 0, breaker: 'closed' });

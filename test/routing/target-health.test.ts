@@ -227,8 +227,13 @@ describe('health through the API', () => {
   it('fails fast with target_busy beyond ECHONET_TARGET_MAX_INFLIGHT, other targets unaffected', async () => {
     const slow = await startRecordingTarget();
     const fast = await startRecordingTarget();
-    slow.behave({ kind: 'delay', ms: 300 });
-    const t = await startTestApp({ ECHONET_TARGET_MAX_INFLIGHT: '2' });
+    // Held until released, so the two admitted forwards keep their slots whatever the load; the
+    // long timeout leaves the release to the test.
+    slow.behave({ kind: 'hold' });
+    const t = await startTestApp({
+      ECHONET_TARGET_MAX_INFLIGHT: '2',
+      ECHONET_HTTP_TIMEOUT_S: '60',
+    });
     try {
       await register(t, 'slow', slow.url, ['hey slow']);
       await register(t, 'fast', fast.url, ['hey fast']);
@@ -239,6 +244,8 @@ describe('health through the API', () => {
       const pending = [1, 2, 3, 4].map((i) => send(`s${i}`, 'hey slow hello'));
       const other = await send('s9', 'hey fast hello');
       expect(other).toMatchObject({ forwarded: true });
+      await slow.waitFor(2);
+      slow.release();
       const results = await Promise.all(pending);
       expect(results.filter((r) => r.forwarded)).toHaveLength(2);
       expect(results.filter((r) => r.reason === 'target_busy')).toHaveLength(2);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/store.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
@@ -10,6 +10,10 @@ const astraea = {
   phrases: ['hey astraea', 'hello astraea'],
 };
 const echobell = { name: 'echobell', baseUrl: 'http://echobell.local:9000', phrases: ['hey echo'] };
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('TargetRegistry', () => {
   it('initialises an empty registry', () => {
@@ -109,7 +113,9 @@ describe('TargetRegistry', () => {
     store.close();
   });
 
-  it('tells listeners about its own writes, and watchers about other connections', async () => {
+  it('tells listeners about its own writes, and watchers about other connections', () => {
+    // The watcher polls on a timer; fake timers step it (SQLite is synchronous, no socket here).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const path = tempDbPath(dir);
     const server = openStore(path);
     const cli = openStore(path);
@@ -117,11 +123,17 @@ describe('TargetRegistry', () => {
     let external = 0;
     server.targets.onChange(() => local++);
     const stop = server.watchExternalChanges(() => external++, 20);
+    let byDefault = 0;
+    const stopDefault = server.watchExternalChanges(() => byDefault++);
     server.targets.upsert(astraea);
     expect(local).toBe(1);
     cli.targets.upsert(echobell);
-    await new Promise((r) => setTimeout(r, 120));
+    vi.advanceTimersByTime(20);
     expect(external).toBe(1);
+    vi.advanceTimersByTime(230); // once per change, however often it looks again
+    expect(external).toBe(1);
+    expect(byDefault).toBe(1); // the default interval notices within a quarter of a second
+    stopDefault();
     expect(server.targets.all().map((t) => t.name)).toEqual(['astraea', 'echobell']);
     stop();
     cli.close();
