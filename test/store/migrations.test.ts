@@ -26,13 +26,13 @@ describe('migrations', () => {
   it('create every table on a fresh file, recording each version with a date', () => {
     const path = tempDbPath(dir);
     const store = openStore(path);
-    expect(store.migrated).toEqual([1, 2, 3, 4]);
+    expect(store.migrated).toEqual([1, 2, 3, 4, 5]);
     store.close();
 
     const db = new Database(path, { readonly: true });
     expect(currentVersion(db)).toBe(LATEST_VERSION);
     const history = migrationHistory(db);
-    expect(history.map((h) => h.version)).toEqual([1, 2, 3, 4]);
+    expect(history.map((h) => h.version)).toEqual([1, 2, 3, 4, 5]);
     for (const h of history) expect(Number.isNaN(Date.parse(h.appliedAt))).toBe(false);
     expect(columns(db, 'schema_version')).toEqual(['version', 'applied_at']);
     expect(columns(db, 'targets')).toEqual(['name', 'base_url', 'phrases']);
@@ -98,7 +98,7 @@ describe('migrations', () => {
       ];
       makePythonDb(path, version, targets);
       const store = openStore(path);
-      expect(store.migrated).toEqual([1, 2, 3, 4].filter((v) => v > version));
+      expect(store.migrated).toEqual([1, 2, 3, 4, 5].filter((v) => v > version));
       expect(store.targets.all()).toEqual(
         targets.map((t) => ({ name: t.name, baseUrl: t.base_url, phrases: t.phrases })),
       );
@@ -143,10 +143,10 @@ describe('migrations', () => {
     const runs = await Promise.all(Array.from({ length: 6 }, () => runNode(script)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort();
-    expect(applied).toEqual([1, 2, 3, 4]);
+    expect(applied).toEqual([1, 2, 3, 4, 5]);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual(
-      [1, 2, 3, 4],
+      [1, 2, 3, 4, 5],
     );
     expect(db.prepare('SELECT COUNT(*) FROM settings_log').pluck().get()).toBe(1);
     db.close();
@@ -154,7 +154,7 @@ describe('migrations', () => {
 
   it('migrate() on an already-open handle reports what it applied', () => {
     const db = openDatabase(tempDbPath(dir));
-    expect(migrate(db)).toEqual([1, 2, 3, 4]);
+    expect(migrate(db)).toEqual([1, 2, 3, 4, 5]);
     expect(migrate(db)).toEqual([]);
     db.close();
   });
