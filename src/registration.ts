@@ -26,8 +26,9 @@ export interface RegistrationPolicy {
   /** The allowed hosts as configured, for the error message. */
   readonly allowedHosts?: string;
   /**
-   * Normalised cancel phrase → the phrase as configured (ECHONET_CANCEL_PHRASES). A wake phrase
-   * equal to one could never wake its target: the cancel check runs first.
+   * Normalised cancel phrase → the phrase as configured (ECHONET_CANCEL_PHRASES). The router
+   * looks for cancel phrases first, as whole words anywhere in an utterance, so a wake phrase that
+   * is one or holds one could never wake its target.
    */
   readonly cancelPhrases?: ReadonlyMap<string, string>;
 }
@@ -90,10 +91,10 @@ export function validateRegistration(
         `${field}.phrases[${i}] (${JSON.stringify(raw)}) has no words Echonet can match`,
       );
     }
-    const cancel = policy.cancelPhrases?.get(norm);
+    const cancel = cancelPhraseIn(norm, policy);
     if (cancel !== undefined) {
       throw new ValidationError(
-        `${field}.phrases[${i}] (${JSON.stringify(raw)}) is the cancel phrase ${JSON.stringify(cancel)} (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target`,
+        `${field}.phrases[${i}] (${JSON.stringify(raw)}) ${cancel.whole ? 'is' : 'contains'} the cancel phrase ${JSON.stringify(cancel.phrase)} (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target`,
       );
     }
     if (!seen.has(norm)) {
@@ -102,6 +103,21 @@ export function validateRegistration(
     }
   });
   return { name, baseUrl, phrases };
+}
+
+/** The cancel phrase `norm` is (whole) or holds as whole words, if any. */
+function cancelPhraseIn(
+  norm: string,
+  policy: RegistrationPolicy,
+): { phrase: string; whole: boolean } | undefined {
+  if (!policy.cancelPhrases) return undefined;
+  const exact = policy.cancelPhrases.get(norm);
+  if (exact !== undefined) return { phrase: exact, whole: true };
+  const padded = ` ${norm} `;
+  for (const [cancelNorm, phrase] of policy.cancelPhrases) {
+    if (padded.includes(` ${cancelNorm} `)) return { phrase, whole: false };
+  }
+  return undefined;
 }
 
 function validateBaseUrl(raw: string, field: string, policy: RegistrationPolicy): string {

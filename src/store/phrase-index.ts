@@ -28,6 +28,29 @@ export interface PhraseOwner {
   readonly phrase: string;
 }
 
+/**
+ * The statements a registration runs, each one an indexed lookup (test/store/phrase-index-cost
+ * checks their query plans): a write reads and changes only the rows of the phrases it names.
+ */
+export const LOOKUP_SQL = {
+  anyStale: 'SELECT 1 FROM echonet_phrases_stale LIMIT 1',
+  staleTargets: 'SELECT target FROM echonet_phrases_stale ORDER BY target',
+  markFresh: 'DELETE FROM echonet_phrases_stale WHERE target = ?',
+  owners:
+    'SELECT target, phrase FROM echonet_phrases WHERE norm = ? AND target <> ? ORDER BY shadowed, target',
+  heldBy: 'SELECT norm FROM echonet_phrases WHERE target = ? AND shadowed = 0',
+  deleteTarget: 'DELETE FROM echonet_phrases WHERE target = ?',
+  // When the owner of a phrase goes, a target that a foreign writer let share it takes over.
+  promote: `UPDATE echonet_phrases SET shadowed = 0 WHERE norm = :norm AND target = (
+      SELECT target FROM echonet_phrases WHERE norm = :norm AND shadowed = 1
+      ORDER BY target LIMIT 1)`,
+  insert: 'INSERT INTO echonet_phrases (norm, target, phrase, shadowed) VALUES (?, ?, ?, 0)',
+  insertShadowed: `INSERT OR IGNORE INTO echonet_phrases (norm, target, phrase, shadowed)
+      VALUES (:norm, :target, :phrase,
+        EXISTS (SELECT 1 FROM echonet_phrases WHERE norm = :norm AND shadowed = 0))`,
+  targetRows: 'SELECT phrases FROM targets WHERE name = ? COLLATE NOCASE',
+} as const;
+
 export class PhraseIndex {
   readonly #db: Db;
   readonly #rules: PhraseRules;
@@ -64,42 +87,23 @@ export class PhraseIndex {
       `INSERT INTO echonet_phrases_rules (id, fingerprint) VALUES (1, ?)
        ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint`,
     );
-    this.#anyStale = db.prepare<[], number>('SELECT 1 FROM echonet_phrases_stale LIMIT 1').pluck();
-    this.#staleTargets = db
-      .prepare<[], string>('SELECT target FROM echonet_phrases_stale ORDER BY target')
-      .pluck();
+    this.#anyStale = db.prepare<[], number>(LOOKUP_SQL.anyStale).pluck();
+    this.#staleTargets = db.prepare<[], string>(LOOKUP_SQL.staleTargets).pluck();
     this.#markAllStale = db.prepare(
       'INSERT OR IGNORE INTO echonet_phrases_stale (target) SELECT lower(name) FROM targets',
     );
-    this.#markFresh = db.prepare<[string]>('DELETE FROM echonet_phrases_stale WHERE target = ?');
+    this.#markFresh = db.prepare<[string]>(LOOKUP_SQL.markFresh);
     this.#clearStale = db.prepare('DELETE FROM echonet_phrases_stale');
     this.#clearRows = db.prepare('DELETE FROM echonet_phrases');
-    this.#owners = db.prepare<[string, string], PhraseOwner>(
-      'SELECT target, phrase FROM echonet_phrases WHERE norm = ? AND target <> ? ORDER BY shadowed, target',
-    );
-    this.#heldBy = db
-      .prepare<[string], string>(
-        'SELECT norm FROM echonet_phrases WHERE target = ? AND shadowed = 0',
-      )
-      .pluck();
-    this.#deleteTarget = db.prepare<[string]>('DELETE FROM echonet_phrases WHERE target = ?');
-    // When the owner of a phrase goes, a target that a foreign writer let share it takes over.
-    this.#promote = db.prepare<{ norm: string }>(
-      `UPDATE echonet_phrases SET shadowed = 0 WHERE norm = :norm AND target = (
-         SELECT target FROM echonet_phrases WHERE norm = :norm AND shadowed = 1
-         ORDER BY target LIMIT 1)`,
-    );
-    this.#insert = db.prepare<[string, string, string]>(
-      'INSERT INTO echonet_phrases (norm, target, phrase, shadowed) VALUES (?, ?, ?, 0)',
-    );
+    this.#owners = db.prepare<[string, string], PhraseOwner>(LOOKUP_SQL.owners);
+    this.#heldBy = db.prepare<[string], string>(LOOKUP_SQL.heldBy).pluck();
+    this.#deleteTarget = db.prepare<[string]>(LOOKUP_SQL.deleteTarget);
+    this.#promote = db.prepare<{ norm: string }>(LOOKUP_SQL.promote);
+    this.#insert = db.prepare<[string, string, string]>(LOOKUP_SQL.insert);
     this.#insertShadowed = db.prepare<{ norm: string; target: string; phrase: string }>(
-      `INSERT OR IGNORE INTO echonet_phrases (norm, target, phrase, shadowed)
-       VALUES (:norm, :target, :phrase,
-         EXISTS (SELECT 1 FROM echonet_phrases WHERE norm = :norm AND shadowed = 0))`,
+      LOOKUP_SQL.insertShadowed,
     );
-    this.#targetRows = db
-      .prepare<[string], string>('SELECT phrases FROM targets WHERE name = ? COLLATE NOCASE')
-      .pluck();
+    this.#targetRows = db.prepare<[string], string>(LOOKUP_SQL.targetRows).pluck();
   }
 
   /** True when `repair()` has work to do; reads only, so it can run outside a transaction. */

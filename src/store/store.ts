@@ -23,8 +23,10 @@ export interface Store {
   readonly targets: TargetRegistry;
   readonly secrets: SecretStore;
   /**
-   * Calls `listener` when another connection (the CLI, another server) commits to the file.
-   * Polls `PRAGMA data_version`, which only moves for other connections' commits.
+   * Calls `listener` when another connection (the CLI, another server, the Python service)
+   * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
+   * commits. A server's listener should call `targets.repairPhraseIndex()` before reloading, so
+   * rows a foreign writer changed are re-indexed now rather than by the next registration.
    */
   watchExternalChanges(listener: () => void, intervalMs?: number): () => void;
   close(): void;

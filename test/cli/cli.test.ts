@@ -34,8 +34,8 @@ describe('echonet migrate', () => {
     const before = readFileSync(db);
     const res = await runCli(['migrate', '--status', '--db-path', db]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain('schema version:  1 (this Echonet knows up to 4)');
-    expect(res.stdout).toMatch(/pending: +v2 .*v3 .*v4/);
+    expect(res.stdout).toContain('schema version:  1 (this Echonet knows up to 5)');
+    expect(res.stdout).toMatch(/pending: +v2 .*v3 .*v4 .*v5/);
     expect(res.stdout).toMatch(/v1 {2}\d{4}-\d\d-\d\d/);
     expect(res.stdout).toMatch(/targets +1 rows/);
     expect(readFileSync(db).equals(before)).toBe(true);
@@ -46,9 +46,9 @@ describe('echonet migrate', () => {
     makePythonDb(db, 3, [{ name: 'astraea', base_url: 'http://a:1', phrases: ['hey astraea'] }]);
     const first = await runCli(['migrate', '--migrate', '--db-path', db]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('applied v4');
+    expect(first.stdout).toContain('applied v4, v5');
     const second = await runCli(['migrate', '--migrate', '--db-path', db]);
-    expect(second.stdout).toContain('already at version 4');
+    expect(second.stdout).toContain('already at version 5');
     const status = await runCli(['migrate', '--db-path', db]);
     expect(status.stdout).toContain('pending:         none');
   });
@@ -64,7 +64,7 @@ describe('echonet migrate', () => {
       });
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(
-        'echonet: database schema version 12 is newer than this Echonet understands (4)',
+        'echonet: database schema version 12 is newer than this Echonet understands (5)',
       );
     }
   });
@@ -87,7 +87,7 @@ describe('echonet inspect', () => {
     expect(res.stdout).toMatch(/size: +\d+(\.\d)? KiB/);
     const json = JSON.parse((await runCli(['inspect', '--json', '--db-path', db])).stdout);
     expect(json.targets.map((t: { name: string }) => t.name)).toEqual(['astraea', 'echobell']);
-    expect(json.schema_version).toBe(4);
+    expect(json.schema_version).toBe(5);
   });
 
   it('fails on a missing file without creating it', async () => {
@@ -190,7 +190,7 @@ describe('echonet backup and restore', () => {
     ],
     [
       'duplicate names',
-      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": []}, {"name": "A", "base_url": "http://a:1", "phrases": []}]}',
+      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": ["hey a"]}, {"name": "A", "base_url": "http://a:1", "phrases": ["hey b"]}]}',
       /repeats target 'a'/,
     ],
     [
