@@ -119,7 +119,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     description: 'Echonet normalised-phrase index (derived from targets)',
     // Derived from `targets`, which keeps its exact shape for the Python service. One row per
-    // (normalised phrase, target); the partial UNIQUE index lets no two targets own a normalised
+    // (target, normalised phrase), and no phrase text: a conflict's message quotes the owner's
+    // `targets` row, which is read anyway to verify it. The partial UNIQUE index lets no two targets own a normalised
     // phrase, except rows marked `shadowed` that mirror a clash a foreign writer already stored.
     // The triggers are plain SQL, so they run for every writer (the Python service, the sqlite3
     // shell): they only note which targets changed, and Echonet re-derives those rows (it needs
@@ -127,15 +128,15 @@ export const MIGRATIONS: readonly Migration[] = [
     // (src/store/phrase-index.ts: no rules fingerprint recorded yet means a full rebuild).
     sql: `
       CREATE TABLE IF NOT EXISTS echonet_phrases (
-        norm TEXT NOT NULL,
         target TEXT NOT NULL,
-        phrase TEXT NOT NULL,
+        norm TEXT NOT NULL,
         shadowed INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (norm, target)
+        PRIMARY KEY (target, norm)
       ) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS echonet_phrases_owner
         ON echonet_phrases(norm) WHERE shadowed = 0;
-      CREATE INDEX IF NOT EXISTS echonet_phrases_target ON echonet_phrases(target);
+      CREATE INDEX IF NOT EXISTS echonet_phrases_shadowed
+        ON echonet_phrases(norm) WHERE shadowed = 1;
       CREATE TABLE IF NOT EXISTS echonet_phrases_stale (
         target TEXT PRIMARY KEY
       ) WITHOUT ROWID;

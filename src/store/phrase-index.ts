@@ -1,6 +1,6 @@
 /**
- * The normalised-phrase index (schema v5, `echonet_phrases`): one row per (normalised phrase,
- * target), derived from `targets` and kept in the same write transaction, so a conflict check is
+ * The normalised-phrase index (schema v5, `echonet_phrases`): one row per (target, normalised
+ * phrase), derived from `targets` and kept in the same write transaction, so a conflict check is
  * a few indexed lookups for the phrases being written instead of a pass over the whole registry.
  *
  * `targets` stays the truth. Foreign writers (the Python service, the sqlite3 shell) change it
@@ -36,17 +36,21 @@ export const LOOKUP_SQL = {
   anyStale: 'SELECT 1 FROM echonet_phrases_stale LIMIT 1',
   staleTargets: 'SELECT target FROM echonet_phrases_stale ORDER BY target',
   markFresh: 'DELETE FROM echonet_phrases_stale WHERE target = ?',
-  owners:
-    'SELECT target, phrase FROM echonet_phrases WHERE norm = ? AND target <> ? ORDER BY shadowed, target',
+  // The owner first, then any target a foreign writer let share the phrase.
+  owners: `SELECT target, 0 AS shadowed FROM echonet_phrases
+      WHERE norm = :norm AND shadowed = 0 AND target <> :requester
+    UNION ALL SELECT target, 1 FROM echonet_phrases
+      WHERE norm = :norm AND shadowed = 1 AND target <> :requester
+    ORDER BY shadowed, target`,
   heldBy: 'SELECT norm FROM echonet_phrases WHERE target = ? AND shadowed = 0',
   deleteTarget: 'DELETE FROM echonet_phrases WHERE target = ?',
   // When the owner of a phrase goes, a target that a foreign writer let share it takes over.
   promote: `UPDATE echonet_phrases SET shadowed = 0 WHERE norm = :norm AND target = (
       SELECT target FROM echonet_phrases WHERE norm = :norm AND shadowed = 1
       ORDER BY target LIMIT 1)`,
-  insert: 'INSERT INTO echonet_phrases (norm, target, phrase, shadowed) VALUES (?, ?, ?, 0)',
-  insertShadowed: `INSERT OR IGNORE INTO echonet_phrases (norm, target, phrase, shadowed)
-      VALUES (:norm, :target, :phrase,
+  insert: 'INSERT INTO echonet_phrases (target, norm, shadowed) VALUES (?, ?, 0)',
+  insertShadowed: `INSERT OR IGNORE INTO echonet_phrases (target, norm, shadowed)
+      VALUES (:target, :norm,
         EXISTS (SELECT 1 FROM echonet_phrases WHERE norm = :norm AND shadowed = 0))`,
   targetRows: 'SELECT phrases FROM targets WHERE name = ? COLLATE NOCASE',
 } as const;
@@ -95,14 +99,14 @@ export class PhraseIndex {
     this.#markFresh = db.prepare<[string]>(LOOKUP_SQL.markFresh);
     this.#clearStale = db.prepare('DELETE FROM echonet_phrases_stale');
     this.#clearRows = db.prepare('DELETE FROM echonet_phrases');
-    this.#owners = db.prepare<[string, string], PhraseOwner>(LOOKUP_SQL.owners);
+    this.#owners = db
+      .prepare<{ norm: string; requester: string }, string>(LOOKUP_SQL.owners)
+      .pluck();
     this.#heldBy = db.prepare<[string], string>(LOOKUP_SQL.heldBy).pluck();
     this.#deleteTarget = db.prepare<[string]>(LOOKUP_SQL.deleteTarget);
     this.#promote = db.prepare<{ norm: string }>(LOOKUP_SQL.promote);
-    this.#insert = db.prepare<[string, string, string]>(LOOKUP_SQL.insert);
-    this.#insertShadowed = db.prepare<{ norm: string; target: string; phrase: string }>(
-      LOOKUP_SQL.insertShadowed,
-    );
+    this.#insert = db.prepare<[string, string]>(LOOKUP_SQL.insert);
+    this.#insertShadowed = db.prepare<{ norm: string; target: string }>(LOOKUP_SQL.insertShadowed);
     this.#targetRows = db.prepare<[string], string>(LOOKUP_SQL.targetRows).pluck();
   }
 
@@ -138,9 +142,9 @@ export class PhraseIndex {
     const norm = this.#rules.key(phrase);
     if (norm === '') return undefined;
     for (;;) {
-      const candidates = this.#owners.all(norm, requester);
+      const candidates = this.#owners.all({ norm, requester });
       if (candidates.length === 0) return undefined;
-      for (const { target } of candidates) {
+      for (const target of candidates) {
         const real = this.#phraseOf(target, norm);
         if (real !== undefined) return { target, phrase: real };
         // Ends: a re-derived target matches its real row, so it is never a candidate again.
@@ -166,7 +170,7 @@ export class PhraseIndex {
       const norm = this.#rules.key(phrase);
       if (norm === '' || seen.has(norm)) continue;
       seen.add(norm);
-      this.#insert.run(norm, target, phrase);
+      this.#insert.run(target, norm);
     }
   }
 
@@ -202,7 +206,7 @@ export class PhraseIndex {
         const norm = this.#rules.key(phrase);
         if (norm === '' || seen.has(norm)) continue;
         seen.add(norm);
-        this.#insertShadowed.run({ norm, target, phrase });
+        this.#insertShadowed.run({ norm, target });
       }
     }
     this.#markFresh.run(target);

@@ -160,10 +160,7 @@ describe('phrase index', () => {
     const store = openStore(path);
     store.targets.upsert(astraea);
     // An index row no targets row backs (a tool wrote the derived table itself).
-    rawExec(
-      path,
-      "INSERT INTO echonet_phrases (norm, target, phrase) VALUES ('hey zed', 'astraea', 'hey zed')",
-    );
+    rawExec(path, "INSERT INTO echonet_phrases (target, norm) VALUES ('astraea', 'hey zed')");
     store.targets.upsert({ name: 'zed', baseUrl: 'http://z:1', phrases: ['hey zed'] });
     expect(indexRows(path).map((r) => `${r.norm}:${r.target}`)).toEqual([
       'hello astraea:astraea',
