@@ -3,7 +3,7 @@
  * writes first, rows other writers changed repaired rather than trusted, and a registration's
  * cost independent of the registry's size.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -278,16 +278,13 @@ describe('phrase index', () => {
     store.close();
   });
 
-  it('lets only one of two processes register a phrase, however their writes interleave', async () => {
+  it('lets only one of two processes register a phrase when both try at once', async () => {
     const path = tempDbPath(dir);
     openStore(path).close();
-    const rounds = 40;
-    const [left, right] = await Promise.all([
-      racer(path, 'left', rounds),
-      racer(path, 'right', rounds),
-    ]);
+    const rounds = 30;
+    const [left, right] = await race(path, ['left', 'right'], rounds);
     for (let i = 0; i < rounds; i++) {
-      // Exactly one of the two got each phrase; the other was told who has it.
+      // Exactly one of the two got each phrase; the other was told it is taken.
       expect([left![i], right![i]].sort(), `round ${i}`).toEqual(['PHRASE_CONFLICT', 'ok']);
     }
     const store = openStore(path);
@@ -298,51 +295,52 @@ describe('phrase index', () => {
 });
 
 /**
- * A child process that, once both are ready, registers `${who}-i` with "hey shared i" for each
- * round, and reports "ok" or the error code per round. Uses the built store (npm test builds).
+ * One child process per name, each registering `${name}-i` with "hey shared i" in round i. Every
+ * round starts in all of them at once (a barrier: each says it is ready, then all are told to
+ * go), so their write transactions really contend. Resolves with "ok" or the error code per
+ * round and process. Uses the built store (npm test builds first).
  */
-async function racer(path: string, who: string, rounds: number): Promise<string[]> {
+async function race(path: string, names: string[], rounds: number): Promise<string[][]> {
   const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
-  const script = `
-    import { createInterface } from 'node:readline';
-    const { openStore } = await import(${JSON.stringify(storeModule)});
-    const store = openStore(${JSON.stringify(path)});
-    console.log('ready');
-    await new Promise((r) => createInterface({ input: process.stdin }).once('line', r));
-    const out = [];
-    for (let i = 0; i < ${rounds}; i++) {
-      try {
-        store.targets.upsert({ name: '${who}-' + i, baseUrl: 'http://x:1', phrases: ['hey shared ' + i] });
-        out.push('ok');
-      } catch (err) {
-        out.push(err.code ?? String(err));
+  const children = names.map((who) => {
+    const script = `
+      import { createInterface } from 'node:readline';
+      const { openStore } = await import(${JSON.stringify(storeModule)});
+      const store = openStore(${JSON.stringify(path)});
+      const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+      const out = [];
+      for (let i = 0; i < ${rounds}; i++) {
+        console.log('ready');
+        await lines.next();
+        try {
+          store.targets.upsert({ name: '${who}-' + i, baseUrl: 'http://x:1', phrases: ['hey shared ' + i] });
+          out.push('ok');
+        } catch (err) {
+          out.push(err.code ?? String(err));
+        }
       }
-    }
-    store.close();
-    console.log(JSON.stringify(out));
-    process.exit(0);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
-  return raceWith(child);
-}
-
-const waiting: ChildProcessWithoutNullStreams[] = [];
-
-/** Starts every racer together once all have opened the file: a barrier, not a delay. */
-function raceWith(child: ChildProcessWithoutNullStreams): Promise<string[]> {
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines = createInterface({ input: child.stdout });
-  return new Promise((resolve, reject) => {
-    lines.on('line', (line) => {
-      if (line === 'ready') {
-        waiting.push(child);
-        if (waiting.length === 2) for (const c of waiting.splice(0)) c.stdin.write('go\n');
-      } else {
-        resolve(JSON.parse(line) as string[]);
-      }
-    });
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`racer exited ${code}: ${stderr}`));
-    });
+      store.close();
+      console.log(JSON.stringify(out));
+      process.exit(0);`;
+    return spawn(process.execPath, ['--input-type=module', '-e', script]);
   });
+  let ready = 0;
+  return Promise.all(
+    children.map(
+      (child) =>
+        new Promise<string[]>((resolve, reject) => {
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          createInterface({ input: child.stdout }).on('line', (line) => {
+            if (line !== 'ready') return resolve(JSON.parse(line) as string[]);
+            if (++ready < children.length) return;
+            ready = 0;
+            for (const c of children) c.stdin.write('go\n');
+          });
+          child.on('close', (code) => {
+            if (code !== 0) reject(new Error(`racer exited ${code}: ${stderr}`));
+          });
+        }),
+    ),
+  );
 }
