@@ -48,6 +48,14 @@ function indexRows(path: string): { norm: string; target: string; shadowed: numb
   return rows;
 }
 
+/** The `targets` table's CREATE statement as stored in the file. */
+function targetsDdl(path: string): string {
+  const db = new Database(path, { readonly: true });
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'targets'").pluck().get();
+  db.close();
+  return sql as string;
+}
+
 function conflictOf(fn: () => void): PhraseConflict {
   try {
     fn();
@@ -72,6 +80,7 @@ describe('phrase index', () => {
       `${v4.sql}; INSERT INTO schema_version (version, applied_at) VALUES (4, datetime('now'));`,
     );
 
+    const ddlBefore = targetsDdl(path);
     const store = openStore(path);
     expect(store.migrated).toEqual([5]);
     expect(indexRows(path)).toEqual([
@@ -86,15 +95,7 @@ describe('phrase index', () => {
       "Phrase 'HEY ASTRAEA!' of target 'nova' collides with 'Hey Astraea' of target 'astraea'",
     );
     // The targets table keeps the exact shape the Python service reads and writes.
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'targets'").pluck().get()).toBe(
-      `CREATE TABLE targets (
-    name TEXT PRIMARY KEY,
-    base_url TEXT NOT NULL,
-    phrases TEXT NOT NULL  -- JSON array
-)`,
-    );
-    db.close();
+    expect(targetsDdl(path)).toBe(ddlBefore);
     store.close();
   });
 
