@@ -13,6 +13,10 @@ import { tempDbPath, tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
 
+/**
+ * A real app on a real file, listening on a free port. startTestApp closes it after the file's
+ * tests, once the routing-table rebuild a registration schedules has run.
+ */
 async function listening(env: Record<string, string> = {}, dbPath?: string) {
   const t = await startTestApp(env, dbPath === undefined ? {} : { dbPath });
   const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
@@ -44,7 +48,6 @@ describe('POST /register refuses what could never work', () => {
       },
     });
     expect(await count(t)).toBe(0);
-    await t.close();
   });
 
   it('a phrase that normalises to a default cancel phrase', async () => {
@@ -59,7 +62,6 @@ describe('POST /register refuses what could never work', () => {
       'body.phrases[1] ("Never-Mind!") is the cancel phrase "never mind" (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target',
     );
     expect(await count(t)).toBe(0);
-    await t.close();
   });
 
   it('a phrase holding a cancel phrase as whole words, which the router would see first', async () => {
@@ -84,7 +86,6 @@ describe('POST /register refuses what could never work', () => {
       payload: { source_id: 'hall', text: 'cancellation desk, hello' },
     });
     expect(routed.json()).toMatchObject({ routed_to: 'a' });
-    await t.close();
   });
 
   it('follows ECHONET_CANCEL_PHRASES as configured', async () => {
@@ -96,7 +97,7 @@ describe('POST /register refuses what could never work', () => {
     expect(
       (await register({ name: 'a', base_url: 'http://a:1', phrases: ['cancel'] })).status,
     ).toBe(200);
-    await t.close();
+    expect(await count(t)).toBe(1);
   });
 });
 
@@ -130,7 +131,7 @@ describe('POST /register conflicts', () => {
     expect(res.body.error).toBe(
       "Phrase 'hey vega' of target 'nova' is already registered by target 'vega'",
     );
-    await t.close();
+    expect(t.store.targets.all().map((x) => x.name)).toEqual(['astraea', 'vega']);
   });
 });
 
