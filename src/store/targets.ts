@@ -148,8 +148,8 @@ export class TargetRegistry {
   /**
    * Brings the phrase index in line with rows other writers changed (the Python service, the
    * sqlite3 shell, which do not maintain it). Cheap when nothing changed: one read, no write.
-   * The server calls it when `Store.watchExternalChanges` fires, so that work is not left to the
-   * next registration. Returns how many targets were re-derived.
+   * A server should call it when `Store.watchExternalChanges` fires, so that work is not left to
+   * the next registration. Returns how many targets were re-derived.
    */
   repairPhraseIndex(): number {
     const index = this.#writable();
