@@ -119,7 +119,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(targetRoutes, {
     targets: store.targets,
     handler,
-    policy: registrationPolicy(config.targetHosts),
+    policy: registrationPolicy(config.targetHosts, config.cancelPhrases),
   });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });

@@ -120,7 +120,7 @@ export function buildCli(): Command {
         merge: opts.merge ?? false,
         yes: opts.yes ?? false,
         confirm,
-        policy: registrationPolicy(config.targetHosts),
+        policy: registrationPolicy(config.targetHosts, config.cancelPhrases),
       });
     });
 

@@ -1,9 +1,10 @@
 /**
  * The rules a target must follow, shared by POST /register and `echonet restore`: what a valid
- * name, URL and phrase list are, and that no two targets ever own the same phrase.
+ * name, URL and phrase list are. That no two targets own the same phrase is the store's to
+ * enforce (src/store/phrase-index.ts), under the same write lock as the write itself.
  */
 import { hostMatcher, ruleText, type AddressRule } from './address-list.js';
-import { PhraseConflict, ValidationError } from './errors.js';
+import { ValidationError } from './errors.js';
 import { normalizePhrase } from './routing/normalize.js';
 import { listenUrlFor } from './routing/routing-table.js';
 import type { Target } from './store/targets.js';
@@ -24,16 +25,33 @@ export interface RegistrationPolicy {
   readonly hostAllowed?: (host: string) => boolean;
   /** The allowed hosts as configured, for the error message. */
   readonly allowedHosts?: string;
+  /**
+   * Normalised cancel phrase → the phrase as configured (ECHONET_CANCEL_PHRASES). The router
+   * looks for cancel phrases first, as whole words anywhere in an utterance, so a wake phrase that
+   * is one or holds one could never wake its target.
+   */
+  readonly cancelPhrases?: ReadonlyMap<string, string>;
 }
 
-/** The policy for ECHONET_TARGET_HOSTS, built once: a host check is then a set or BlockList lookup. */
+/**
+ * The policy for ECHONET_TARGET_HOSTS and ECHONET_CANCEL_PHRASES, built once: a host check is then
+ * a set or BlockList lookup, a cancel check one map lookup.
+ */
 export function registrationPolicy(
   targetHosts: readonly AddressRule[] | undefined,
+  cancelPhrases: readonly string[] = [],
 ): RegistrationPolicy {
-  if (targetHosts === undefined) return {};
+  const cancel = new Map<string, string>();
+  for (const phrase of cancelPhrases) {
+    const norm = normalizePhrase(phrase);
+    if (norm !== '' && !cancel.has(norm)) cancel.set(norm, phrase);
+  }
   return {
-    hostAllowed: hostMatcher(targetHosts),
-    allowedHosts: targetHosts.map(ruleText).join(', '),
+    ...(targetHosts && {
+      hostAllowed: hostMatcher(targetHosts),
+      allowedHosts: targetHosts.map(ruleText).join(', '),
+    }),
+    ...(cancel.size > 0 && { cancelPhrases: cancel }),
   };
 }
 
@@ -50,6 +68,11 @@ export function validateRegistration(
     );
   }
   const baseUrl = validateBaseUrl(input.base_url, `${field}.base_url`, policy);
+  if (input.phrases.length === 0) {
+    throw new ValidationError(
+      `${field}.phrases must hold at least one phrase: a target without one can never be woken`,
+    );
+  }
   if (input.phrases.length > MAX_PHRASES) {
     throw new ValidationError(`${field}.phrases may hold at most ${MAX_PHRASES} phrases`);
   }
@@ -68,12 +91,33 @@ export function validateRegistration(
         `${field}.phrases[${i}] (${JSON.stringify(raw)}) has no words Echonet can match`,
       );
     }
+    const cancel = cancelPhraseIn(norm, policy);
+    if (cancel !== undefined) {
+      throw new ValidationError(
+        `${field}.phrases[${i}] (${JSON.stringify(raw)}) ${cancel.whole ? 'is' : 'contains'} the cancel phrase ${JSON.stringify(cancel.phrase)} (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target`,
+      );
+    }
     if (!seen.has(norm)) {
       seen.add(norm);
       phrases.push(phrase);
     }
   });
   return { name, baseUrl, phrases };
+}
+
+/** The cancel phrase `norm` is (whole) or holds as whole words, if any. */
+function cancelPhraseIn(
+  norm: string,
+  policy: RegistrationPolicy,
+): { phrase: string; whole: boolean } | undefined {
+  if (!policy.cancelPhrases) return undefined;
+  const exact = policy.cancelPhrases.get(norm);
+  if (exact !== undefined) return { phrase: exact, whole: true };
+  const padded = ` ${norm} `;
+  for (const [cancelNorm, phrase] of policy.cancelPhrases) {
+    if (padded.includes(` ${cancelNorm} `)) return { phrase, whole: false };
+  }
+  return undefined;
 }
 
 function validateBaseUrl(raw: string, field: string, policy: RegistrationPolicy): string {
@@ -103,34 +147,6 @@ function assertHostAllowed(url: URL, field: string, policy: RegistrationPolicy):
     throw new ValidationError(
       `${field} host ${JSON.stringify(url.hostname)} is not allowed: targets may only be on ${policy.allowedHosts ?? 'the allowed hosts'} (ECHONET_TARGET_HOSTS)`,
     );
-  }
-}
-
-/** Throws PhraseConflict if any phrase of `target` normalises to one another target owns. */
-export function assertNoPhraseConflict(target: Target, others: readonly Target[]): void {
-  const owners = new Map<string, { target: string; phrase: string }>();
-  for (const other of others) {
-    if (other.name === target.name) continue;
-    for (const phrase of other.phrases)
-      owners.set(normalizePhrase(phrase), { target: other.name, phrase });
-  }
-  for (const phrase of target.phrases) {
-    const owner = owners.get(normalizePhrase(phrase));
-    if (owner) throw new PhraseConflict(phrase, owner.target, target.name, owner.phrase);
-  }
-}
-
-/** Throws PhraseConflict if any two targets in `all` own phrases that normalise alike. */
-export function assertNoPhraseConflicts(all: readonly Target[]): void {
-  const owners = new Map<string, { target: string; phrase: string }>();
-  for (const t of all) {
-    for (const phrase of t.phrases) {
-      const norm = normalizePhrase(phrase);
-      const owner = owners.get(norm);
-      if (owner && owner.target !== t.name)
-        throw new PhraseConflict(phrase, owner.target, t.name, owner.phrase);
-      owners.set(norm, { target: t.name, phrase });
-    }
   }
 }
 

@@ -2,12 +2,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackupFormatError, EchonetError, ValidationError } from '../errors.js';
-import {
-  assertNoPhraseConflicts,
-  targetView,
-  validateRegistration,
-  type RegistrationPolicy,
-} from '../registration.js';
+import { targetView, validateRegistration, type RegistrationPolicy } from '../registration.js';
 import type { Target } from '../store/targets.js';
 import { openReadOnly, openStore } from '../store/store.js';
 import type { Output } from './output.js';
@@ -47,7 +42,7 @@ export function backup(dbPath: string, io: Output, outFile?: string): void {
 
 /**
  * Reads and validates a backup file completely before anything touches the database, under the
- * same policy (ECHONET_TARGET_HOSTS) as POST /register.
+ * same policy (ECHONET_TARGET_HOSTS, ECHONET_CANCEL_PHRASES) as POST /register.
  */
 export function readBackup(file: string, policy: RegistrationPolicy = {}): Target[] {
   let text: string;
@@ -126,10 +121,8 @@ export async function restore(
           'restore cancelled; nothing was changed (use --yes to skip this question, or --merge)',
         );
     }
-    store.targets.replaceAll(incoming, {
-      merge: options.merge,
-      guard: assertNoPhraseConflicts,
-    });
+    // Refuses the whole restore, changing nothing, if two targets of the result share a phrase.
+    store.targets.replaceAll(incoming, { merge: options.merge });
     io.err(
       options.merge
         ? `merged ${incoming.length} target(s) into ${resolve(dbPath)}; ${store.targets.count()} registered now`

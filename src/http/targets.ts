@@ -5,7 +5,6 @@ import { TargetNotFound } from '../errors.js';
 import {
   MAX_PHRASE_LENGTH,
   MAX_PHRASES,
-  assertNoPhraseConflict,
   targetView,
   validateRegistration,
   type RegistrationPolicy,
@@ -67,7 +66,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     },
     async (request) => {
       const target = validateRegistration(request.body, 'body', opts.policy);
-      targets.upsert(target, (others) => assertNoPhraseConflict(target, others));
+      targets.upsert(target);
       health.reset(target.name);
       request.log.info(
         { target: target.name, phrases: target.phrases.length },

@@ -13,6 +13,41 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * Notes a target as changed. NOT EXISTS rather than INSERT OR IGNORE: a trigger's own conflict
+ * clause gives way to the outer statement's, so inside the Python service's upsert (INSERT ...
+ * ON CONFLICT DO UPDATE) OR IGNORE would not ignore, and its write would fail.
+ */
+function noteStale(row: 'NEW' | 'OLD'): string {
+  return `INSERT INTO echonet_phrases_stale (target) SELECT lower(${row}.name)
+          WHERE NOT EXISTS (SELECT 1 FROM echonet_phrases_stale WHERE target = lower(${row}.name));`;
+}
+
+/**
+ * The v5 triggers that note which targets any writer changed (phrase-index.ts re-derives them).
+ * Plain SQL on purpose: they run inside the Python service's and the sqlite3 shell's writes too.
+ */
+export const PHRASE_TRIGGERS_SQL = `
+      CREATE TRIGGER IF NOT EXISTS echonet_phrases_on_insert AFTER INSERT ON targets BEGIN
+        ${noteStale('NEW')}
+      END;
+      CREATE TRIGGER IF NOT EXISTS echonet_phrases_on_update
+        AFTER UPDATE OF name, phrases ON targets BEGIN
+        ${noteStale('OLD')}
+        ${noteStale('NEW')}
+      END;
+      CREATE TRIGGER IF NOT EXISTS echonet_phrases_on_delete AFTER DELETE ON targets BEGIN
+        ${noteStale('OLD')}
+      END;
+`;
+
+/** The triggers PHRASE_TRIGGERS_SQL creates, to check they are all still there. */
+export const PHRASE_TRIGGERS = [
+  'echonet_phrases_on_insert',
+  'echonet_phrases_on_update',
+  'echonet_phrases_on_delete',
+] as const;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -85,6 +120,38 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at TEXT NOT NULL DEFAULT (datetime('now'))
       );
     `,
+  },
+  {
+    version: 5,
+    description: 'Echonet normalised-phrase index (derived from targets)',
+    // Derived from `targets`, which keeps its exact shape for the Python service. One row per
+    // (target, normalised phrase), and no phrase text: a conflict's message quotes the owner's
+    // `targets` row, which is read anyway to verify it. The partial UNIQUE index lets no two targets own a normalised
+    // phrase, except rows marked `shadowed` that mirror a clash a foreign writer already stored.
+    // The triggers are plain SQL, so they run for every writer (the Python service, the sqlite3
+    // shell): they only note which targets changed, and Echonet re-derives those rows (it needs
+    // its own normalisation, which exists only in this process). Filled on the first open
+    // (src/store/phrase-index.ts: no rules fingerprint recorded yet means a full rebuild).
+    sql: `
+      CREATE TABLE IF NOT EXISTS echonet_phrases (
+        target TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        shadowed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target, norm)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX IF NOT EXISTS echonet_phrases_owner
+        ON echonet_phrases(norm) WHERE shadowed = 0;
+      CREATE INDEX IF NOT EXISTS echonet_phrases_shadowed
+        ON echonet_phrases(norm) WHERE shadowed = 1;
+      CREATE TABLE IF NOT EXISTS echonet_phrases_stale (
+        target TEXT PRIMARY KEY
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS echonet_phrases_rules (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        fingerprint TEXT NOT NULL
+      );
+      ${PHRASE_TRIGGERS_SQL}
+      `,
   },
   {
     // Uses no other table (v5's included), so it applies the same whatever came before it.

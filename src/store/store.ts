@@ -3,8 +3,17 @@
  * PostgreSQL store only has to offer the same shape.
  */
 import { openDatabase, type Db } from './db.js';
+import { StorageError } from '../errors.js';
+import {
+  LATEST_VERSION,
+  assertKnownVersion,
+  currentVersion,
+  hasTable,
+  migrate,
+} from './migrations.js';
 import { KeyStore } from './keys.js';
-import { assertKnownVersion, currentVersion, hasTable, migrate } from './migrations.js';
+import { PhraseIndex } from './phrase-index.js';
+import { phraseRules, type PhraseRules } from './phrase-rules.js';
 import { SecretStore } from './secrets.js';
 import { TargetRegistry } from './targets.js';
 
@@ -17,8 +26,10 @@ export interface Store {
   /** API keys added at run time (`echonet keys`, the /keys routes). */
   readonly keys: KeyStore;
   /**
-   * Calls `listener` when another connection (the CLI, another server) commits to the file.
-   * Polls `PRAGMA data_version`, which only moves for other connections' commits.
+   * Calls `listener` when another connection (the CLI, another server, the Python service)
+   * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
+   * commits. A server's listener should call `targets.repairPhraseIndex()` before reloading, so
+   * rows a foreign writer changed are re-indexed now rather than by the next registration.
    */
   watchExternalChanges(listener: () => void, intervalMs?: number): () => void;
   close(): void;
@@ -27,28 +38,39 @@ export interface Store {
 export interface OpenStoreOptions {
   /** Apply pending migrations (the server and write commands); otherwise the file must be current. */
   readonly migrate?: boolean;
+  /** How phrases are compared for conflicts; the matcher's normalisation unless a test counts calls. */
+  readonly phraseRules?: PhraseRules;
 }
 
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const db = openDatabase(path, { verify: assertKnownVersion });
   let migrated: number[] = [];
+  let targets: TargetRegistry;
   try {
     if (options.migrate ?? true) migrated = migrate(db);
-    else assertKnownVersion(db);
+    else if (assertKnownVersion(db) < LATEST_VERSION) {
+      throw new StorageError(
+        `database ${path} is at schema version ${currentVersion(db)}; run \`echonet migrate\` first`,
+      );
+    }
+    targets = new TargetRegistry(db, new PhraseIndex(db, options.phraseRules ?? phraseRules()));
+    // Fills the index after the v5 upgrade and catches up with rows other writers changed
+    // while no Echonet process was watching.
+    targets.repairPhraseIndex();
   } catch (err) {
     db.close();
     throw err;
   }
-  return storeOn(db, path, migrated);
+  return storeOn(db, path, migrated, targets);
 }
 
-function storeOn(db: Db, path: string, migrated: number[]): Store {
+function storeOn(db: Db, path: string, migrated: number[], targets: TargetRegistry): Store {
   const timers = new Set<NodeJS.Timeout>();
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   return {
     path,
     migrated,
-    targets: new TargetRegistry(db),
+    targets,
     secrets: new SecretStore(db),
     keys: new KeyStore(db),
     watchExternalChanges(listener, intervalMs = 250) {

@@ -1,8 +1,12 @@
 /**
  * The target registry, in the v1 `targets` table the Python service also reads: names stored
  * lower-case, phrases as a JSON array. Statements are prepared once, when the registry is built.
+ * Writes keep the normalised-phrase index (phrase-index.ts) in the same IMMEDIATE transaction and
+ * refuse a phrase another target owns, whichever process or connection writes first.
  */
+import { PhraseConflict, StorageError } from '../errors.js';
 import type { Db } from './db.js';
+import { parsePhrases, type PhraseIndex } from './phrase-index.js';
 
 export interface Target {
   readonly name: string;
@@ -16,11 +20,10 @@ interface TargetRow {
   phrases: string;
 }
 
-/** Runs inside the write transaction with every other target, and throws to refuse the write. */
-export type UpsertGuard = (others: readonly Target[]) => void;
-
 export class TargetRegistry {
   readonly #db: Db;
+  /** Undefined for a read-only registry (inspection, backups, files older than v5). */
+  readonly #index: PhraseIndex | undefined;
   readonly #selectAll;
   readonly #selectOne;
   readonly #upsert;
@@ -29,8 +32,9 @@ export class TargetRegistry {
   readonly #count;
   readonly #listeners = new Set<() => void>();
 
-  constructor(db: Db) {
+  constructor(db: Db, index?: PhraseIndex) {
     this.#db = db;
+    this.#index = index;
     this.#selectAll = db.prepare<[], TargetRow>(
       'SELECT name, base_url, phrases FROM targets ORDER BY lower(name)',
     );
@@ -46,15 +50,25 @@ export class TargetRegistry {
     this.#count = db.prepare<[], number>('SELECT COUNT(*) FROM targets').pluck();
   }
 
-  /** Inserts or replaces `target`; `guard` sees the other targets under the write lock. */
-  upsert(target: Target, guard?: UpsertGuard): void {
+  /**
+   * Inserts or replaces `target`, or throws PhraseConflict (writing nothing) when another target
+   * owns one of its phrases. Costs what `target`'s phrases cost, whatever the registry's size.
+   */
+  upsert(target: Target): void {
+    const index = this.#writable();
     const name = target.name.toLowerCase();
+    // Repaired first in a transaction of its own, so a refused write does not roll the repair
+    // back; then again under this write's lock, for a writer that slipped in (usually one read).
+    this.repairPhraseIndex();
     this.#db
       .transaction(() => {
-        if (guard) guard(this.all().filter((t) => t.name !== name));
-        // A row saved by an older build under another casing would otherwise survive beside it.
-        this.#deleteOne.run(name);
-        this.#upsert.run(name, target.baseUrl, JSON.stringify(target.phrases));
+        index.repair();
+        for (const phrase of target.phrases) {
+          const owner = index.ownerOf(phrase, name);
+          if (owner) throw new PhraseConflict(phrase, owner.target, name, owner.phrase);
+        }
+        this.#write(index, { ...target, name });
+        index.markFresh(name);
       })
       .immediate();
     this.#changed();
@@ -81,49 +95,93 @@ export class TargetRegistry {
     return targets;
   }
 
-  /** Each phrase (as registered) mapped to the name of the target that owns it. */
-  phraseMap(): Map<string, string> {
-    const map = new Map<string, string>();
-    for (const t of this.all()) for (const p of t.phrases) map.set(p, t.name);
-    return map;
-  }
-
   delete(name: string): boolean {
-    const { changes } = this.#deleteOne.run(name);
+    const index = this.#writable();
+    const key = name.toLowerCase();
+    this.repairPhraseIndex();
+    const changes = this.#db
+      .transaction(() => {
+        index.repair();
+        const { changes } = this.#deleteOne.run(key);
+        index.remove(key);
+        index.markFresh(key);
+        return changes;
+      })
+      .immediate();
     if (changes > 0) this.#changed();
     return changes > 0;
   }
 
   /**
-   * Replaces the registry with `targets` (merge: keeps the others) in one transaction;
-   * `guard` sees the final set and throws to refuse the whole restore.
+   * Replaces the registry with `targets` (merge: keeps the others) in one transaction, or throws
+   * PhraseConflict and changes nothing when two targets of the result would own one phrase. Costs
+   * what the restored targets cost (replacing also deletes every old row, in SQL alone).
    */
-  replaceAll(
-    targets: readonly Target[],
-    options: { merge: boolean; guard?: (final: readonly Target[]) => void },
-  ): void {
+  replaceAll(targets: readonly Target[], options: { merge: boolean }): void {
+    const index = this.#writable();
+    const incoming = targets.map((t) => ({ ...t, name: t.name.toLowerCase() }));
+    if (options.merge) this.repairPhraseIndex();
     this.#db
       .transaction(() => {
-        if (!options.merge) this.#deleteAll.run();
-        for (const t of targets) {
-          const name = t.name.toLowerCase();
-          this.#deleteOne.run(name);
-          this.#upsert.run(name, t.baseUrl, JSON.stringify(t.phrases));
+        if (options.merge) {
+          index.repair();
+          // Their old phrases are about to go: they must not block their own new ones.
+          for (const t of incoming) index.remove(t.name);
+        } else {
+          this.#deleteAll.run();
+          index.clear();
         }
-        options.guard?.(this.all());
+        for (const t of incoming) {
+          for (const phrase of t.phrases) {
+            const owner = index.ownerOf(phrase, t.name);
+            if (owner) throw new PhraseConflict(phrase, owner.target, t.name, owner.phrase);
+          }
+          this.#write(index, t);
+        }
+        if (options.merge) for (const t of incoming) index.markFresh(t.name);
+        else index.clearStale();
       })
       .immediate();
     this.#changed();
+  }
+
+  /**
+   * Brings the phrase index in line with rows other writers changed (the Python service, the
+   * sqlite3 shell, which do not maintain it). Cheap when nothing changed: one read, no write.
+   * A server should call it when `Store.watchExternalChanges` fires, so that work is not left to
+   * the next registration. Returns how many targets were re-derived.
+   */
+  repairPhraseIndex(): number {
+    const index = this.#writable();
+    if (!index.needsRepair()) return 0;
+    return this.#db.transaction(() => index.repair()).immediate();
   }
 
   count(): number {
     return this.#count.get() as number;
   }
 
-  /** Called after every write made through this registry (other processes: see RegistryWatcher). */
+  /**
+   * Called after every write made through this registry. Writes by other connections are seen
+   * through `Store.watchExternalChanges`.
+   */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Writes one target's row and index rows; its name is already lower-case. */
+  #write(index: PhraseIndex, t: Target): void {
+    index.remove(t.name);
+    // A row saved by an older build under another casing would otherwise survive beside it.
+    this.#deleteOne.run(t.name);
+    this.#upsert.run(t.name, t.baseUrl, JSON.stringify(t.phrases));
+    index.add(t.name, t.phrases);
+  }
+
+  #writable(): PhraseIndex {
+    if (!this.#index) throw new StorageError('this registry was opened read-only');
+    return this.#index;
   }
 
   #changed(): void {
@@ -137,14 +195,4 @@ function toTarget(row: TargetRow): Target {
     baseUrl: row.base_url,
     phrases: parsePhrases(row.phrases),
   };
-}
-
-/** Rows written by other tools may hold anything; a bad value reads as no phrases, not a crash. */
-function parsePhrases(json: string): string[] {
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string') : [];
-  } catch {
-    return [];
-  }
 }

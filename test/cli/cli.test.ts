@@ -193,7 +193,7 @@ describe('echonet backup and restore', () => {
     ],
     [
       'duplicate names',
-      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": []}, {"name": "A", "base_url": "http://a:1", "phrases": []}]}',
+      '{"targets": [{"name": "a", "base_url": "http://a:1", "phrases": ["hey a"]}, {"name": "A", "base_url": "http://a:1", "phrases": ["hey b"]}]}',
       /repeats target 'a'/,
     ],
     [

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PhraseConflict } from '../../src/errors.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
@@ -19,7 +20,6 @@ describe('TargetRegistry', () => {
   it('initialises an empty registry', () => {
     const store = openStore(tempDbPath(dir));
     expect(store.targets.all()).toEqual([]);
-    expect(store.targets.phraseMap().size).toBe(0);
     expect(store.targets.count()).toBe(0);
     store.close();
   });
@@ -67,18 +67,6 @@ describe('TargetRegistry', () => {
     store.close();
   });
 
-  it('maps each phrase to its target', () => {
-    const store = openStore(tempDbPath(dir));
-    store.targets.upsert(astraea);
-    store.targets.upsert(echobell);
-    expect(Object.fromEntries(store.targets.phraseMap())).toEqual({
-      'hey astraea': 'astraea',
-      'hello astraea': 'astraea',
-      'hey echo': 'echobell',
-    });
-    store.close();
-  });
-
   it('deletes case-insensitively and says whether anything was there', () => {
     const store = openStore(tempDbPath(dir));
     store.targets.upsert(astraea);
@@ -100,16 +88,37 @@ describe('TargetRegistry', () => {
     second.close();
   });
 
-  it('refuses a write when the guard throws, leaving the registry as it was', () => {
+  it('refuses a phrase another target owns, naming both, and leaves the registry as it was', () => {
     const store = openStore(tempDbPath(dir));
     store.targets.upsert(astraea);
-    expect(() =>
-      store.targets.upsert(echobell, (others) => {
-        expect(others.map((t) => t.name)).toEqual(['astraea']);
-        throw new Error('no');
-      }),
-    ).toThrow('no');
+    let refused: unknown;
+    try {
+      store.targets.upsert({ ...echobell, phrases: ['hey echo', 'Hey, Astraea!'] });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(PhraseConflict);
+    expect((refused as Error).message).toBe(
+      "Phrase 'Hey, Astraea!' of target 'echobell' collides with 'hey astraea' of target 'astraea'",
+    );
     expect(store.targets.all()).toEqual([astraea]);
+    // A target may keep, drop or reword its own phrases.
+    store.targets.upsert({ ...astraea, phrases: ['HEY ASTRAEA'] });
+    store.targets.upsert(echobell);
+    store.targets.upsert({ ...echobell, phrases: ['hello astraea'] });
+    expect(store.targets.all().map((t) => t.phrases)).toEqual([['HEY ASTRAEA'], ['hello astraea']]);
+    store.close();
+  });
+
+  it("frees a deleted target's phrases for others", () => {
+    const store = openStore(tempDbPath(dir));
+    store.targets.upsert(astraea);
+    expect(() => store.targets.upsert({ ...echobell, phrases: ['hey astraea'] })).toThrow(
+      PhraseConflict,
+    );
+    store.targets.delete('ASTRAEA');
+    store.targets.upsert({ ...echobell, phrases: ['hey astraea'] });
+    expect(store.targets.get('echobell')?.phrases).toEqual(['hey astraea']);
     store.close();
   });
 
