@@ -129,7 +129,8 @@ describe('echonet serve on unusable storage', () => {
     expect(Object.keys(before)).toEqual(['registry.db']);
 
     const line = await failsToStart(file);
-    expect(line).toMatch(/is damaged \(quick_check: .*\); restore it from a backup/);
+    // quick_check either reports the damage or, when the damaged pages hold schema it needs, fails.
+    expect(line).toMatch(/is damaged( \(quick_check: .*\)|: .*); restore it from a backup/);
     expect(snapshot(dir)).toEqual(before);
   });
 });
