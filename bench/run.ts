@@ -263,6 +263,16 @@ async function main(): Promise<number> {
     if (ceiling) {
       running.push(ceiling);
       labels.set(ceiling.pid, 'Ceiling');
+      // The same bodies Echonet's pre-flight check sent it, so neither starts its first load cold.
+      for (let i = 0; i < distinctBodies('wake'); i++) {
+        const out = await post(
+          ceiling.url,
+          '/text',
+          body({ workload: 'wake', stubUrl: stub.url }, i),
+        );
+        if (out.forwarded !== true)
+          throw new Error(`the ceiling did not forward: ${JSON.stringify(out)}`);
+      }
     }
 
     for (const connections of [1, 128, 32]) {
@@ -386,13 +396,13 @@ const ceil = (connections: number) =>
   best.get(key('ceiling', { workload: 'wake', registry: ONE, connections }));
 /** Failed answers in every round at concurrency ≤ 32, plus the registrations. */
 function failuresUpTo32(input: ReportInput): number {
-  let n = (input.register?.failures ?? 0) + (input.registerLoad?.registerFailures ?? 0);
+  let n = input.register?.failures ?? 0;
   for (const p of input.points)
     if (p.connections <= 32) n += failuresOf.get(key('echonet', p)) ?? 0;
   for (const c of [1, 32])
     n += failuresOf.get(key('ceiling', { workload: 'wake', registry: ONE, connections: c })) ?? 0;
   const rl = input.registerLoad;
-  if (rl) n += rl.before.failures + rl.during.failures + rl.after.failures;
+  if (rl) n += rl.before.failures + rl.after.failures;
   return n;
 }
 const shareFailed = (r: LoadResult | undefined) =>
@@ -423,6 +433,7 @@ function figures(input: ReportInput): Record<string, number> {
     loopMax: rl?.loopDuring.maxMs ?? NaN,
     registerP99: rl ? rl.during.p99 / ((rl.before.p99 + rl.after.p99) / 2) : NaN,
     failures: failuresUpTo32(input),
+    registerFailed: rl ? rl.during.failures + rl.registerFailures : NaN,
     busy128: shareFailed(echo('wake', ONE, 128)),
   };
   for (const [k, v] of Object.entries(out)) if (!Number.isFinite(v)) delete out[k];
@@ -508,14 +519,14 @@ function renderReport(input: ReportInput): { markdown: string; pass: boolean } {
   if (rl) {
     const sortedMs = [...rl.registerMs].sort((a, b) => a - b);
     const row = (label: string, r: LoadResult, loop: { maxMs: number; p99Ms: number }) =>
-      `| ${label} | ${f0(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${r.failures} | ${loop.maxMs.toFixed(1)} | ${loop.p99Ms.toFixed(1)} | ${r.seconds.toFixed(1)} |`;
+      `| ${label} | ${f0(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${r.notForwarded} / ${r.badStatus} / ${r.errors} | ${loop.maxMs.toFixed(1)} | ${loop.p99Ms.toFixed(1)} | ${r.seconds.toFixed(1)} |`;
     out.push(
       `## ${REGISTRATIONS} registrations under load (100 000 phrases, wake, concurrency 32)`,
       '',
       `One registration every 100 ms whatever the answers take, half new targets, half existing targets re-registered with 4 phrases changed. ` +
         `Event-loop delay measured inside Echonet (perf_hooks.monitorEventLoopDelay, 1 ms resolution, preloaded by the bench only); it includes the 1 ms sampling interval.`,
       '',
-      '| phase | forwarded req/s | p50 ms | p99 ms | failed | loop max ms | loop p99 ms | seconds |',
+      '| phase | forwarded req/s | p50 ms | p99 ms | failed: not forwarded / non-2xx / socket errors and timeouts | loop max ms | loop p99 ms | seconds |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       row('without registrations, before', rl.before, rl.loopBefore),
       row(`during the ${REGISTRATIONS} registrations`, rl.during, rl.loopDuring),
@@ -664,8 +675,15 @@ function renderReport(input: ReportInput): { markdown: string; pass: boolean } {
     (v) => v <= 2,
     x,
   );
+  add(
+    `${REGISTRATIONS} registrations under load: every registration and every /text answer forwarded`,
+    f.registerFailed ?? NaN,
+    (v) => v === 0,
+    (v) => `${v} failed`,
+  );
   checks.push({
-    target: 'no failed or unforwarded answers at concurrency ≤ 32 (every round) and registrations',
+    target:
+      'no failed or unforwarded answers at concurrency ≤ 32 (every round), POST /register load, and the register-load runs without registrations',
     measured: String(failures),
     ok: failures === 0,
   });
