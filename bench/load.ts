@@ -29,6 +29,8 @@ export interface LoadResult {
   readonly requests: number;
   /** Answers in the warm-up and the measured run together, failures included. */
   readonly allRequests: number;
+  /** Successful answers in the warm-up and the measured run together. */
+  readonly allSucceeded: number;
   /** Successful answers per second. */
   readonly rps: number;
   /** Latencies of the successful answers, ms. */
@@ -89,6 +91,7 @@ function run(spec: LoadSpec, durationS: number, onStart?: (stop: () => void) => 
         resolve({
           requests: latencies.length,
           allRequests: latencies.length + notForwarded + badStatus,
+          allSucceeded: latencies.length,
           rps: latencies.length / seconds,
           p50: at(0.5),
           p90: at(0.9),
@@ -112,12 +115,16 @@ function run(spec: LoadSpec, durationS: number, onStart?: (stop: () => void) => 
 const arg = process.argv[2];
 if (arg === undefined) throw new Error("usage: load.ts '<LoadSpec JSON>'");
 const spec = JSON.parse(arg) as LoadSpec;
-const warmup = spec.warmupS > 0 ? (await run(spec, spec.warmupS)).allRequests : 0;
+const warmup = spec.warmupS > 0 ? await run(spec, spec.warmupS) : undefined;
 const result = await run(spec, spec.durationS, (stop) => {
   if (!spec.untilStopped) return;
   process.once('SIGUSR2', stop);
   process.stdout.write('RUNNING\n');
 });
 process.stdout.write(
-  JSON.stringify({ ...result, allRequests: result.allRequests + warmup }) + '\n',
+  JSON.stringify({
+    ...result,
+    allRequests: result.allRequests + (warmup?.allRequests ?? 0),
+    allSucceeded: result.allSucceeded + (warmup?.allSucceeded ?? 0),
+  }) + '\n',
 );

@@ -189,6 +189,7 @@ async function load(
   connections: number,
   stubUrl: string,
 ): Promise<Measured> {
+  const received0 = await receivedBy(stubUrl);
   const cpu0 = cpuSeconds(server.pid);
   const r = await runLoad({
     url: server.url,
@@ -199,7 +200,21 @@ async function load(
     warmupS: WARMUP_S,
     durationS: DURATION_S,
   });
-  return { ...r, cpuUsPerRequest: ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.allRequests };
+  const cpuUsPerRequest = ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.allRequests;
+  // Cross-check of the answers: every one counted as forwarded must have reached the target.
+  const received = (await receivedBy(stubUrl)) - received0;
+  if (workload !== 'register' && received < r.allSucceeded) {
+    throw new Error(
+      `${r.allSucceeded} answers said forwarded: true, but the target received ${received} requests`,
+    );
+  }
+  return { ...r, cpuUsPerRequest };
+}
+
+/** How many forwards the stub target has received so far. */
+async function receivedBy(stubUrl: string): Promise<number> {
+  const res = await fetch(`${stubUrl}/received`);
+  return ((await res.json()) as { received: number }).received;
 }
 
 type Memory = { rss: number; peak: number; settled?: number };

@@ -60,5 +60,6 @@ describe('bench/load.ts', () => {
     expect(r.notForwarded).toBe(0);
     expect(r.badStatus).toBe(0);
     expect(Number.isFinite(r.p99)).toBe(true);
+    expect(r.allSucceeded).toBe(r.requests);
   });
 });
