@@ -211,8 +211,13 @@ export function cpuSeconds(pid: number): number {
 
 /** Runs the load generator in its own process and returns what it measured. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const proc = startProc(['--import', 'tsx', LOAD, JSON.stringify(spec)]);
-  const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
+  return resultOf(startProc(['--import', 'tsx', LOAD, JSON.stringify(spec)]));
+}
+
+async function resultOf(proc: Proc): Promise<LoadResult> {
+  const code =
+    proc.child.exitCode ??
+    (await new Promise<number | null>((resolve) => proc.child.once('exit', resolve)));
   const last =
     proc
       .output()
@@ -222,6 +227,42 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     throw new Error(`load generator failed (${code}):\n${proc.output()}`);
   }
   return JSON.parse(last) as LoadResult;
+}
+
+export interface RunningLoad {
+  /** Ends the measured run and returns what it measured. */
+  finish(): Promise<LoadResult>;
+}
+
+/**
+ * Starts the load generator for a run that lasts until `finish()` (at most `spec.durationS`), and
+ * resolves once its measured run has started (after the warm-up).
+ */
+export async function startLoad(spec: LoadSpec): Promise<RunningLoad> {
+  const proc = startProc([
+    '--import',
+    'tsx',
+    LOAD,
+    JSON.stringify({ ...spec, untilStopped: true }),
+  ]);
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (!proc.output().includes('RUNNING\n')) return;
+      proc.child.stdout?.off('data', onData);
+      proc.child.off('exit', onExit);
+      resolve();
+    };
+    const onExit = (code: number | null) =>
+      reject(new Error(`load generator exited (${code}):\n${proc.output()}`));
+    proc.child.stdout?.on('data', onData);
+    proc.child.once('exit', onExit);
+  });
+  return {
+    finish() {
+      proc.child.kill('SIGUSR2');
+      return resultOf(proc);
+    },
+  };
 }
 
 export function machine(): { cpu: string; cores: number } {

@@ -2,6 +2,10 @@
  * What the load generator sends: request bodies for each workload, shared by the load child
  * (bench/load.ts) and the orchestrator, which primes sessions and checks every distinct body once
  * before a run so a misrouted workload fails loudly instead of measuring the wrong thing.
+ *
+ * Each /text workload cycles through 512 different utterances (many words, misheard names, fillers,
+ * names split in two), so a larger registry is measured on lookups of many different words, not on
+ * one sentence whose every lookup sits in the CPU's caches.
  */
 
 export type Workload = 'wake' | 'follow' | 'register';
@@ -15,20 +19,97 @@ export const REGISTER_NAMES = 64;
 export const WAKE_TARGET = 'astraea';
 export const WAKE_PHRASE = 'hey astraea';
 
-const WAKE_TEXTS = [
-  "hey astraea what's the weather like tomorrow",
-  "Hey Astraea, who's at the front door?",
-  'hey astraea turn on the hallway lights please',
-  'hey astraea remind me to water the plants at six',
-];
+/**
+ * Ways "hey astraea" reaches Echonet from a speech recogniser: as written, in other cases and
+ * punctuation, misheard (test/fixtures/utterances.jsonl's patterns) and split in two.
+ */
+export const WAKE_CALLS = [
+  'hey astraea',
+  'Hey, Astraea!',
+  'HEY ASTRAEA',
+  'Hey... Astraea,',
+  'hey astrea',
+  'hey astria',
+  'hey astraia',
+  'hey estraea',
+  'hey astraya',
+  'hey astrae',
+  'hey austraea',
+  'hey astraeia',
+  'hey astraeah',
+  'hey astr aea',
+  'hey astra ea',
+  'hey as traea',
+] as const;
 
-/** Follow-ups in an open session: no wake phrase, no cancel phrase. */
-const FOLLOW_TEXTS = [
-  'and what about the weekend',
-  'make it a little warmer in the living room',
-  'read me the last message again please',
+/** What a speaker says before the wake phrase (nothing, or a filler). */
+const LEADS = ['', '', '', 'um ', 'so ', 'uh, ', 'right, ', 'okay so '];
+
+/** What follows a wake phrase, and (with an opener) what a follow-up says. */
+const REQUESTS = [
+  "what's the weather like tomorrow",
+  "who's at the front door",
+  'turn on the hallway lights please',
+  'remind me to water the plants at six',
+  'is the garage door still open',
+  'play some quiet jazz in the study',
   'how long until the parcel arrives',
-];
+  'set a timer for twelve minutes',
+  'what time does the pharmacy close',
+  'add oat milk and lemons to the shopping list',
+  'lower the blinds in the bedroom',
+  'did anyone ring the bell this afternoon',
+  'read me the last message again',
+  'make it a little warmer in the living room',
+  'when is the next train to the city',
+  'switch off the fan upstairs',
+  'what is on my calendar for friday',
+  'lock the back gate',
+  'how much rain fell overnight',
+  'start the robot vacuum in the kitchen',
+  'call grandma on the speaker',
+  'tell me a short story about a lighthouse',
+  'what was that noise outside',
+  'dim the porch light to half',
+  'is the dishwasher finished yet',
+  'put the kettle on in ten minutes',
+  'how many steps did I walk today',
+  'show the driveway camera on the television',
+  'translate good evening into portuguese',
+  'which bin goes out this week',
+  'wake me at half past seven tomorrow',
+  'spell the word necessary',
+] as const;
+
+/** How a follow-up in an open session starts (no wake phrase, no cancel phrase). */
+const OPENERS = [
+  '',
+  'and ',
+  'also ',
+  'oh and ',
+  'then ',
+  'actually ',
+  'now ',
+  'and then ',
+  'wait, ',
+  'alright, ',
+  'next, ',
+  'one more thing, ',
+  'after that ',
+  'also could you ',
+  'if you can ',
+  'quickly, ',
+] as const;
+
+/** Every wake call with every request: 512 utterances, each with a filler or not. */
+export const WAKE_TEXTS: readonly string[] = WAKE_CALLS.flatMap((call, c) =>
+  REQUESTS.map((req, r) => `${LEADS[(c + r) % LEADS.length]}${call} ${req}`),
+);
+
+/** Follow-ups in an open session: 512 utterances, no wake phrase, no cancel phrase. */
+export const FOLLOW_TEXTS: readonly string[] = OPENERS.flatMap((opener) =>
+  REQUESTS.map((req) => `${opener}${req}`),
+);
 
 export interface BodySpec {
   readonly workload: Workload;
@@ -83,9 +164,19 @@ export function body(spec: BodySpec, i: number): string {
   }
 }
 
-/** How many bodies differ before the sequence repeats (the orchestrator checks each one). */
+/**
+ * How many bodies differ before the sequence repeats (the orchestrator checks each one): sources
+ * and texts cycle together, so this is their least common multiple.
+ */
 export function distinctBodies(workload: Workload): number {
-  return workload === 'register' ? REGISTER_NAMES : SOURCES;
+  if (workload === 'register') return REGISTER_NAMES;
+  const texts = workload === 'wake' ? WAKE_TEXTS.length : FOLLOW_TEXTS.length;
+  return lcm(SOURCES, texts);
+}
+
+function lcm(a: number, b: number): number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
 }
 
 export function pathOf(workload: Workload): string {
@@ -94,5 +185,16 @@ export function pathOf(workload: Workload): string {
 
 /** A session-opening utterance for a follow-up source, sent before the follow workload runs. */
 export function primeBody(i: number): string {
-  return JSON.stringify({ source_id: sourceId('follow', i), text: WAKE_TEXTS[0] });
+  return JSON.stringify({ source_id: sourceId('follow', i), text: WAKE_PHRASE });
+}
+
+/**
+ * Whether an answer counts as a success: for /text, only an utterance that was really forwarded
+ * (`forwarded: true`; `target_busy` or a failed forward is a failure); for /register, `ok: true`.
+ * Both Echonet and the ceiling answer compact JSON, so a substring test is exact and cheap enough
+ * for the load generator's hot loop.
+ */
+export function succeeded(workload: Workload, status: number, responseBody: string): boolean {
+  if (status < 200 || status >= 300) return false;
+  return responseBody.includes(workload === 'register' ? '"ok":true' : '"forwarded":true');
 }
