@@ -3,13 +3,13 @@
  * what to do (never a stack trace), warnings for settings that would be ignored, and a quiet end
  * when whoever reads the output stops reading.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { cleanEnv, CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { expectOneLine } from '../helpers/one-line.js';
+import { runShell } from '../helpers/shell.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -58,23 +58,10 @@ describe('a closed pipe', () => {
   it('`echonet inspect | head -1` ends quietly with exit 0', async () => {
     // Far more than a pipe holds, so the command is still writing when head has gone.
     const db = seeded(2000);
-    const { code, stdout, stderr } = await new Promise<{
-      code: number;
-      stdout: string;
-      stderr: string;
-    }>((resolve) =>
-      execFile(
-        'bash',
-        [
-          '-c',
-          'set -o pipefail; "$0" "$1" inspect --db-path "$2" | head -1',
-          process.execPath,
-          CLI,
-          db,
-        ],
-        { env: cleanEnv() },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-      ),
+    const { code, stdout, stderr } = await runShell(
+      'set -o pipefail; "$0" "$1" inspect --db-path "$2" | head -1',
+      [process.execPath, CLI, db],
+      { shell: 'bash' },
     );
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^database: +\S+\n$/);

@@ -1,11 +1,10 @@
 /** The README's ways to run the `echonet` command from a clone are the ones that work. */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { cleanEnv } from '../helpers/cli.js';
+import { runShell } from '../helpers/shell.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,18 +29,9 @@ describe("the README's CLI section", () => {
       const store = openStore(db);
       store.targets.upsert({ name: 'astraea', baseUrl: 'http://a:1', phrases: ['hey astraea'] });
       store.close();
-      const { code, stdout, stderr } = await new Promise<{
-        code: number;
-        stdout: string;
-        stderr: string;
-      }>((resolve) =>
-        execFile(
-          'sh',
-          ['-c', `${command} inspect --db-path "$0"`, db],
-          { cwd: root, env: cleanEnv() },
-          (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-        ),
-      );
+      const { code, stdout, stderr } = await runShell(`${command} inspect --db-path "$0"`, [db], {
+        cwd: root,
+      });
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       expect(stdout).toContain('targets:         1');
     },
