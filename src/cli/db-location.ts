@@ -21,11 +21,8 @@ export function assertWritableDbLocation(dbPath: string): void {
   // too; a folder that does not exist yet is created in the nearest one that does.
   let folder = dirname(file);
   while (!exists(folder) && dirname(folder) !== folder) folder = dirname(folder);
-  if (!statSync(folder).isDirectory()) {
-    throw new StorageError(
-      `cannot create a folder for database ${file}: ${folder} is a file; ${ADVICE}`,
-    );
-  }
+  // A file where a folder should be: the store names it when it tries to create the folder.
+  if (!statSync(folder).isDirectory()) return;
   if (!can(folder, constants.W_OK | constants.X_OK)) {
     throw new StorageError(
       `folder ${folder} is not writable by this user, and database ${file} needs it; make it writable, or ${ADVICE}`,
