@@ -15,7 +15,9 @@ import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
 import { addKey, listKeys, revokeKey } from './cli/keys.js';
 import { route } from './cli/route.js';
-import { processOutput as io } from './cli/output.js';
+import { assertWritableDbLocation } from './cli/db-location.js';
+import { exitQuietlyWhenStdoutCloses, processOutput as io } from './cli/output.js';
+import { catchStopSignals } from './cli/stop-signals.js';
 import { loadConfig, type Config } from './config.js';
 import { EchonetError } from './errors.js';
 import { registrationPolicy } from './registration.js';
@@ -25,9 +27,12 @@ interface DbOption {
   dbPath?: string;
 }
 
-/** The validated config, with --db-path (when given) in place of ECHONET_DB_PATH. */
+/**
+ * The validated config, with --db-path (when given) in place of ECHONET_DB_PATH. Settings that
+ * are ignored (a typo, a malformed .env line) are warned about on stderr, one line each.
+ */
 function configFor(options: DbOption): Config {
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, { warn: (m) => io.err(`echonet: warning: ${m}`) });
   return options.dbPath === undefined
     ? config
     : Object.freeze({ ...config, dbPath: options.dbPath });
@@ -70,11 +75,13 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the HTTP service (settings from ECHONET_* variables and .env)')
     .option(...dbPathOption)
-    // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
     .action(async (opts: DbOption) => {
+      // First of all, so that a stop at any moment of start-up is a clean one.
+      const signals = catchStopSignals();
       const config = configFor(opts);
+      // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
       const { serve } = await import('./cli/serve.js');
-      await serve(config);
+      await serve(config, signals);
     });
 
   program
@@ -116,6 +123,7 @@ export function buildCli(): Command {
     .option(...dbPathOption)
     .action(async (file: string, opts: DbOption & { merge?: boolean; yes?: boolean }) => {
       const config = configFor(opts);
+      assertWritableDbLocation(config.dbPath);
       return restore(config.dbPath, file, io, {
         merge: opts.merge ?? false,
         yes: opts.yes ?? false,
@@ -177,6 +185,7 @@ export function buildCli(): Command {
 }
 
 async function main(): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   try {
     await buildCli().parseAsync(process.argv);
   } catch (err) {

@@ -1,11 +1,14 @@
 /**
  * All configuration: ECHONET_* environment variables, with a `.env` file in the working directory
  * as a fallback (a real environment variable always wins). Validated once, at start-up, into a
- * frozen Config; nothing else in Echonet reads the environment.
+ * frozen Config; nothing else in Echonet reads the environment. What would otherwise be silently
+ * ignored (a `.env` line that is not NAME=value, an ECHONET_* name that is no setting, usually a
+ * typo) is reported through the caller's `warn`, one line each.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { closestName } from './closest-name.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_MATCH_OPTIONS } from './routing/matcher.js';
 import {
@@ -260,18 +263,29 @@ export type Config = {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+export interface LoadOptions {
+  /** Where `.env` is looked for (default: the working directory). */
+  readonly cwd?: string;
+  /** The `.env` file to read instead, or false for none. */
+  readonly envFile?: string | false;
+  /** Receives each warning (one line, no trailing newline); default: warnings are dropped. */
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * Builds the Config from `env`, falling back to `<cwd>/.env` when that file exists.
  * Throws ConfigError naming the first bad variable and what it accepts.
  */
-export function loadConfig(
-  env: Env,
-  options: { cwd?: string; envFile?: string | false } = {},
-): Config {
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const warn = options.warn ?? (() => undefined);
+  for (const name of Object.keys(env)) {
+    const unknown = unknownSettingWarning(name);
+    if (unknown !== undefined) warn(`environment: ${unknown}`);
+  }
   const fileValues =
     options.envFile === false
       ? {}
-      : readEnvFile(options.envFile ?? resolve(options.cwd ?? '.', '.env'));
+      : readEnvFile(options.envFile ?? resolve(options.cwd ?? '.', '.env'), warn);
   const values: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
     const raw = env[s.env] ?? fileValues[s.env];
@@ -288,7 +302,17 @@ export function loadConfig(
   return Object.freeze(values) as Config;
 }
 
-function readEnvFile(path: string): Record<string, string> {
+const SETTING_NAMES: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
+
+/** For a name that looks like ours (ECHONET_*, any case) but is no setting: what to say. */
+function unknownSettingWarning(name: string): string | undefined {
+  const upper = name.toUpperCase();
+  if (!upper.startsWith('ECHONET_') || SETTING_NAMES.includes(name)) return undefined;
+  const closest = closestName(upper, SETTING_NAMES);
+  return `${name} is not an Echonet setting and is ignored; did you mean ${closest}?`;
+}
+
+function readEnvFile(path: string, warn: (message: string) => void): Record<string, string> {
   let content: string;
   try {
     content = readFileSync(path, 'utf8');
@@ -296,7 +320,60 @@ function readEnvFile(path: string): Record<string, string> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`);
   }
+  for (const { line, message } of envFileProblems(content))
+    warn(`${path} line ${line}: ${message}`);
   return parseDotenv(content);
+}
+
+/** `NAME=value` (or dotenv's `NAME: value`), optionally after `export`; the value may be quoted. */
+const ENV_LINE = /^(?:export\s+)?([\w.-]+)(?:\s*=|:\s)\s*(.*)$/;
+
+/**
+ * The lines dotenv would skip without a word, and the ECHONET_* names that are no setting. Only
+ * finds problems: the values themselves are read by dotenv, whose rules this follows (comments,
+ * blank lines, quoted values that run over several lines).
+ */
+export function envFileProblems(content: string): { line: number; message: string }[] {
+  const problems: { line: number; message: string }[] = [];
+  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
+  let openQuote: string | undefined;
+  lines.forEach((text, i) => {
+    if (openQuote !== undefined) {
+      if (closingQuoteAt(text, openQuote, 0) >= 0) openQuote = undefined;
+      return;
+    }
+    const trimmed = text.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const m = ENV_LINE.exec(trimmed);
+    if (!m) {
+      // The line itself is not repeated: it may hold a secret.
+      problems.push({ line: i + 1, message: 'not NAME=value; the line is ignored' });
+      return;
+    }
+    const [, name = '', value = ''] = m;
+    const quote = value[0];
+    // A quoted value runs on to the line holding its closing quote; without one, dotenv reads
+    // this line alone.
+    if (
+      (quote === '"' || quote === "'" || quote === '`') &&
+      closingQuoteAt(value, quote, 1) < 0 &&
+      lines.slice(i + 1).some((later) => closingQuoteAt(later, quote, 0) >= 0)
+    ) {
+      openQuote = quote;
+    }
+    const unknown = unknownSettingWarning(name);
+    if (unknown !== undefined) problems.push({ line: i + 1, message: unknown });
+  });
+  return problems;
+}
+
+/** Index of the first `quote` at or after `from` not escaped by a backslash, or -1. */
+function closingQuoteAt(text: string, quote: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === quote) return i;
+  }
+  return -1;
 }
 
 /** The `.env.example` text, generated from SETTINGS so the docs never drift from the code. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configTable, envExample, loadConfig } from '../src/config.js';
+import { configTable, envExample, envFileProblems, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const noFile = { envFile: false as const };
@@ -112,5 +112,69 @@ describe('loadConfig', () => {
     ]) {
       expect(shipped).toContain(`# ${name}=`);
     }
+  });
+});
+
+describe('warnings about settings that would be ignored', () => {
+  function load(env: Record<string, string>, dotenv?: string) {
+    const warnings: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    if (dotenv !== undefined) writeFileSync(join(dir, '.env'), dotenv);
+    const config = loadConfig(env, { cwd: dir, warn: (m) => warnings.push(m) });
+    return { config, warnings, file: join(dir, '.env') };
+  }
+
+  it('names the file, the line and the closest setting for a typo in .env', () => {
+    const { config, warnings, file } = load(
+      {},
+      '# mine\nECHONET_POTR=9000\nECHONET_LOG_LEVEL=warn\n',
+    );
+    expect(warnings).toEqual([
+      `${file} line 2: ECHONET_POTR is not an Echonet setting and is ignored; did you mean ECHONET_PORT?`,
+    ]);
+    expect(config.port).toBe(8123);
+    expect(config.logLevel).toBe('warn');
+  });
+
+  it('names the line that is not NAME=value, without repeating it (it may hold a key)', () => {
+    const { config, warnings, file } = load(
+      {},
+      'ECHONET_PORT=9000\nECHONET_API_KEY secret-value\n\n  # indented comment\nexport ECHONET_HOST=127.0.0.1\n',
+    );
+    expect(warnings).toEqual([`${file} line 2: not NAME=value; the line is ignored`]);
+    expect(config.port).toBe(9000);
+    expect(config.host).toBe('127.0.0.1');
+  });
+
+  it('warns about unknown ECHONET_* names in the environment, in any case', () => {
+    const { warnings } = load({ ECHONET_APIKEY: 'x', echonet_port: '1', PATH: '/bin', HOME: '/' });
+    expect(warnings).toEqual([
+      'environment: ECHONET_APIKEY is not an Echonet setting and is ignored; did you mean ECHONET_API_KEY?',
+      'environment: echonet_port is not an Echonet setting and is ignored; did you mean ECHONET_PORT?',
+    ]);
+  });
+
+  it("says nothing about a clean configuration, or other programs' names in .env", () => {
+    const { warnings } = load(
+      { ECHONET_PORT: '9000', ECHONET_DB_PATH: 'x.db' },
+      'ECHONET_LOG_LEVEL=warn\nOTHER_TOOL=1\nKEY: value\n',
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it('follows quoted values over several lines as dotenv reads them', () => {
+    expect(envFileProblems('ECHONET_CANCEL_PHRASES="stop,\nnever mind"\nECHONET_PROT=1\n')).toEqual(
+      [
+        {
+          line: 3,
+          message:
+            'ECHONET_PROT is not an Echonet setting and is ignored; did you mean ECHONET_PORT?',
+        },
+      ],
+    );
+    // No closing quote anywhere: dotenv reads the line alone, so the next line is checked.
+    expect(envFileProblems("ECHONET_HOST='a\nnot a setting line\n")).toEqual([
+      { line: 2, message: 'not NAME=value; the line is ignored' },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /** `echonet backup` and `echonet restore`: the registry as a portable JSON document. */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { BackupFormatError, EchonetError, ValidationError } from '../errors.js';
 import { targetView, validateRegistration, type RegistrationPolicy } from '../registration.js';
 import type { Target } from '../store/targets.js';
@@ -35,9 +35,28 @@ export function backup(dbPath: string, io: Output, outFile?: string): void {
   }
   // Write then rename, so an interrupted backup never leaves a half-written file in place.
   const tmp = `${outFile}.tmp-${process.pid}`;
-  writeFileSync(tmp, json, { mode: 0o600 });
-  renameSync(tmp, outFile);
+  try {
+    writeFileSync(tmp, json, { mode: 0o600 });
+    renameSync(tmp, outFile);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw backupWriteError(outFile, err as NodeJS.ErrnoException);
+  }
   io.err(`backed up ${doc.target_count} target(s) to ${resolve(outFile)}`);
+}
+
+/** Why `backup -o FILE` could not write, in one line saying what to do. */
+function backupWriteError(outFile: string, err: NodeJS.ErrnoException): EchonetError {
+  const file = resolve(outFile);
+  const reason =
+    err.code === 'ENOENT' || err.code === 'ENOTDIR'
+      ? `folder ${dirname(file)} does not exist; create it first or choose another -o file`
+      : err.code === 'EACCES' || err.code === 'EPERM'
+        ? `permission denied; choose a -o file in a folder you can write`
+        : err.code === 'EISDIR'
+          ? `it is a folder; give a file name`
+          : err.message;
+  return new EchonetError(`cannot write backup to ${file}: ${reason}`);
 }
 
 /**

@@ -7,15 +7,28 @@ import {
   migrationHistory,
   tableRowCounts,
 } from '../store/migrations.js';
+import { StorageError } from '../errors.js';
 import { openReadOnly, openStore } from '../store/store.js';
+import { assertWritableDbLocation } from './db-location.js';
 import type { Output } from './output.js';
 
+/**
+ * From which schema version to which an open moved the file, given the versions it applied
+ * (`Store.migrated`, always consecutive); `from` is 0 for a file created by that open.
+ */
+export function upgradeSummary(
+  applied: readonly number[],
+): { from: number; to: number } | undefined {
+  if (applied.length === 0) return undefined;
+  return { from: Math.min(...applied) - 1, to: Math.max(...applied) };
+}
+
 export function migrateStatus(dbPath: string, io: Output): void {
+  // An error, not a report: a wrong path in a script should stop it, not read as "all is well".
   if (!existsSync(dbPath)) {
-    io.out(
-      `${resolve(dbPath)}: no database yet (it is created at version ${LATEST_VERSION} on first start)`,
+    throw new StorageError(
+      `database ${resolve(dbPath)} does not exist; check ECHONET_DB_PATH or --db-path (Echonet creates it at version ${LATEST_VERSION} on first start)`,
     );
-    return;
   }
   const store = openReadOnly(dbPath);
   try {
@@ -41,12 +54,20 @@ export function migrateStatus(dbPath: string, io: Output): void {
 }
 
 export function migrateNow(dbPath: string, io: Output): void {
+  assertWritableDbLocation(dbPath);
   const store = openStore(dbPath, { migrate: true });
   store.close();
   const applied = store.migrated;
+  const upgrade = upgradeSummary(applied);
+  if (upgrade === undefined) {
+    io.out(`${resolve(dbPath)} is already at version ${LATEST_VERSION}; nothing to do`);
+    return;
+  }
+  const { from, to } = upgrade;
+  const versions = applied.map((v) => `v${v}`).join(', ');
   io.out(
-    applied.length === 0
-      ? `${resolve(dbPath)} is already at version ${LATEST_VERSION}; nothing to do`
-      : `applied ${applied.map((v) => `v${v}`).join(', ')} to ${resolve(dbPath)}; now at version ${LATEST_VERSION}`,
+    from === 0
+      ? `created ${resolve(dbPath)} at version ${to} (applied ${versions})`
+      : `upgraded ${resolve(dbPath)} from version ${from} to ${to} (applied ${versions})`,
   );
 }

@@ -1,62 +1,115 @@
 /** `echonet serve`: the only place Echonet listens on a socket and handles signals. */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
-import { openStore } from '../store/store.js';
+import { openStore, type Store } from '../store/store.js';
+import { assertWritableDbLocation } from './db-location.js';
+import { upgradeSummary } from './migrate.js';
+import type { StopSignals } from './stop-signals.js';
 
-export async function serve(config: Config): Promise<void> {
+/**
+ * Opens the database, builds the app and listens, unless a stop signal arrives first (`signals`
+ * are caught before this starts, so a stop during start-up ends the same clean way as later).
+ */
+export async function serve(config: Config, signals: StopSignals): Promise<void> {
+  assertWritableDbLocation(config.dbPath);
   const store = openStore(config.dbPath);
-  if (usesGeneratedApiKey(config)) {
-    const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
-    if (created) announceGeneratedKey(value, config.dbPath);
-  }
-
-  let app;
+  let app: FastifyInstance | undefined;
   try {
+    if (usesGeneratedApiKey(config)) {
+      const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
+      if (created) announceGeneratedKey(value, config.dbPath);
+    }
     app = await buildApp(config, { store });
-    await app.listen({ host: config.host, port: config.port });
+    logUpgrade(app.log, store);
+    if (signals.received === undefined) {
+      app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
+      await app.listen({ host: config.host, port: config.port });
+    }
   } catch (err) {
     await app?.close();
     store.close();
-    throw err;
+    throw listenError(err, config) ?? err;
   }
+  const running = app;
+  signals.onStop((signal) => shutdown(running, store, config, signal));
+}
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
-    // keep-alive connection whose request finishes meanwhile would be kept open for the
-    // keep-alive timeout (72 s), so idle connections are closed as they appear; and whatever is
-    // still open once every forward must have ended (the HTTP timeout, plus slack) is cut.
-    const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
-    const deadline = setTimeout(
-      () => {
-        app.log.warn('shutdown: closing connections still open after the HTTP timeout');
-        app.server.closeAllConnections();
-      },
-      config.httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
-    );
-    app
-      .close()
-      .finally(() => {
-        clearInterval(reaper);
-        clearTimeout(deadline);
-      })
-      .then(() => {
-        store.close();
-        app.log.info('stopped');
-        process.exit(0);
-      })
-      .catch((err: unknown) => {
-        app.log.error({ err }, 'shutdown failed');
-        store.close();
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+function logUpgrade(log: FastifyBaseLogger, store: Store): void {
+  const upgrade = upgradeSummary(store.migrated);
+  if (upgrade === undefined) return;
+  const { from, to } = upgrade;
+  log.info(
+    { db: store.path, from, to },
+    from === 0
+      ? `database created at schema version ${to}`
+      : `database upgraded from schema version ${from} to ${to}`,
+  );
+}
+
+/**
+ * The reasons a listen fails that a user fixes in the configuration, as one line saying which
+ * setting to change; undefined for anything else.
+ */
+export function listenError(err: unknown, config: Config): ConfigError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const { host, port } = config;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        `port ${port} is in use on ${host}; set ECHONET_PORT to a free port, or stop the program using it`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        `port ${port} needs more privileges than this user has; set ECHONET_PORT to 1024 or above`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new ConfigError(
+        `host ${JSON.stringify(host)} not found; set ECHONET_HOST to an address of this machine (0.0.0.0 for all)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        `address ${host} is not one of this machine's; set ECHONET_HOST to one of its addresses (0.0.0.0 for all)`,
+      );
+    default:
+      return undefined;
+  }
+}
+
+function shutdown(app: FastifyInstance, store: Store, config: Config, signal: NodeJS.Signals) {
+  app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
+  // keep-alive connection whose request finishes meanwhile would be kept open for the
+  // keep-alive timeout (72 s), so idle connections are closed as they appear; and whatever is
+  // still open once every forward must have ended (the HTTP timeout, plus slack) is cut.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+  const deadline = setTimeout(
+    () => {
+      app.log.warn('shutdown: closing connections still open after the HTTP timeout');
+      app.server.closeAllConnections();
+    },
+    config.httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
+  );
+  app
+    .close()
+    .finally(() => {
+      clearInterval(reaper);
+      clearTimeout(deadline);
+    })
+    .then(() => {
+      store.close();
+      app.log.info('stopped');
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      app.log.error({ err }, 'shutdown failed');
+      store.close();
+      process.exit(1);
+    });
 }
 
 /** How long past the HTTP timeout shutdown waits for slow clients before cutting connections. */

@@ -13,13 +13,21 @@ export interface CliResult {
 /** Runs `echonet ...args` to completion with only the given ECHONET_* variables set. */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    input?: string;
+    timeoutMs?: number;
+    /** Run as this user (needs root): file permissions apply to it as to any user. */
+    user?: { uid: number; gid: number };
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
       env: cleanEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...options.user,
     });
     let stdout = '';
     let stderr = '';
