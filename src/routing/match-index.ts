@@ -34,6 +34,7 @@ import {
   editReach,
   fuzzyFit,
   isFuzzyEligible,
+  isRespellable,
   joinedEdits,
   joinedFit,
   MIN_FUZZY_LENGTH,
@@ -371,12 +372,14 @@ export class CandidateIndex {
    * only a few ways on. Null when the rules do not accept it (or the two are identical).
    */
   nearMiss(id: number, text: string): Candidate | null {
-    if (!this.#fuzzy || !isFuzzyEligible(text)) return null;
+    // Shorter tokens than fuzzy matching takes may still be respellings ("jon" for "john").
+    if (!this.#fuzzy || !isRespellable(text)) return null;
     const at = id * RECORD;
     const maskField = this.#records[at + MASK]!;
     if (maskField === 0) return null;
     const reach = editReach(maskField >>> LENGTH_SHIFT);
-    if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 1)) return null;
+    // A respelling may be a letter further than a slip ("catherine" for "kathryn").
+    if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 2)) return null;
     const codes = soundCodes(text);
     const sound = soundsMatch(this.#records[at + SOUND_A]!, this.#records[at + SOUND_B]!, codes);
     const fit = fuzzyFit(this.#words.get(id), text, sound);
@@ -419,6 +422,8 @@ export class CandidateIndex {
     const tables = this.#tables;
     if (!tables) return NO_CANDIDATES;
     const eligible = this.#fuzzy && isFuzzyEligible(text);
+    // Shorter tokens are looked up by sound alone, as respellings ("jon" for "john").
+    const respellable = eligible || (this.#fuzzy && isRespellable(text));
     // Deleting more letters than the token's own reach never finds a word the rules accept
     // (a longer word within reach needs its own deletions, which the index holds).
     const n = eligible
@@ -428,13 +433,13 @@ export class CandidateIndex {
     const exactId = this.#exactId(tables, text, hashes[0]!);
     const out: Candidate[] =
       exactId === -1 ? [] : [{ ids: [exactId], span: 1, score: 1, exact: true, strict: true }];
-    if (!eligible) return out;
+    if (!respellable) return out;
 
     const gen = this.#nextGeneration();
     if (exactId !== -1) this.#records[exactId * RECORD + SEEN] = gen;
     const codes = soundCodes(text);
     this.#setText(text);
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; eligible && i < n; i++) {
       const textDeletions = deletionsAt(i, text.length);
       this.#probe(
         tables.spellings,
@@ -459,6 +464,7 @@ export class CandidateIndex {
         out,
       );
     }
+    if (!eligible) return out;
     this.#probe(tables.joined!, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
     for (const code of codes) {
       this.#probe(tables.joinedSounds!, Probe.JoinedSound, code, text, codes, 0, gen, out);

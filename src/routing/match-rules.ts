@@ -7,6 +7,7 @@
  * that is a single name needs spelling AND sound to agree before it accepts a near miss.
  */
 import { boundedDamerau } from './edit-distance.js';
+import { respellingCost, soundSpelling, vowelsNest } from './sound-spelling.js';
 
 /**
  * Greetings and function words (canonical forms, see spoken-forms.ts). They are too common to be
@@ -44,6 +45,17 @@ export function editReach(length: number): number {
 }
 
 /**
+ * Transcript tokens this short only match as a respelling that sounds identical ("jon" for
+ * "john"); a three-letter word one sound away from a name is usually another word.
+ */
+export const MIN_RESPELLED_LENGTH = 3;
+
+/** Whether a transcript token may be compared as a respelling (`soundAlikeFit`). */
+export function isRespellable(token: string): boolean {
+  return token.length >= MIN_RESPELLED_LENGTH && !FUNCTION_WORDS.has(token);
+}
+
+/**
  * The consonants of a word in order, doubled letters once: "peeter" and "peter" share "ptr",
  * "pewter" ("pwtr") does not. Recognisers mostly get the vowels and doubled letters of an
  * unfamiliar name wrong; a changed consonant is more often a different word.
@@ -54,6 +66,24 @@ export function consonantSkeleton(word: string): string {
     const c = word[i]!;
     if ('aeiou'.includes(c) || out[out.length - 1] === c) continue;
     out += c;
+  }
+  return out;
+}
+
+/**
+ * The consonant clusters of a word in order, each run of vowels marked by a dot ("y" after the
+ * first letter is a vowel, doubled letters count once): "astraea", "astria" and "astraya" are all
+ * ".str.". Words of one shape differ only in vowels that stay where they were; "kirsten"
+ * ("k.rst.n") and "kristin" ("kr.st.n"), or "shane" and "shaun", move a vowel across a consonant,
+ * which changes the syllables, and usually means another name.
+ */
+export function syllableShape(word: string): string {
+  let out = '';
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    const vowel = 'aeiou'.includes(c) || (c === 'y' && i > 0);
+    const mark = vowel ? '.' : c;
+    if (out[out.length - 1] !== mark) out += mark;
   }
   return out;
 }
@@ -70,16 +100,37 @@ export interface TokenFit {
 }
 
 /**
- * A near-miss token: within spelling reach, or one edit beyond it when it also sounds the same
- * (`sound`: the two share a phonetic key). The score starts from the share of letters that differ
- * and discounts it when the sound agrees, and more when the consonants agree too.
+ * A near-miss token, the better of two readings: a spelling slip (`slipFit`) or, when the two
+ * share a phonetic key (`sound`), another spelling of the same sound (`soundAlikeFit`).
  */
 export function fuzzyFit(phraseToken: string, textToken: string, sound: boolean): TokenFit | null {
-  if (!isFuzzyEligible(phraseToken) || !isFuzzyEligible(textToken)) return null;
+  if (!isFuzzyEligible(phraseToken) || phraseToken === textToken) return null;
+  const slip = isFuzzyEligible(textToken) ? slipFit(phraseToken, textToken, sound) : null;
+  // A respelling scores at most like one vowel slip: no need to look when the slip is as good.
+  const length = Math.max(phraseToken.length, textToken.length);
+  if (!sound || (slip !== null && (slip.strict || slip.score >= 1 - 0.25 / length))) return slip;
+  const alike = soundAlikeFit(phraseToken, textToken);
+  if (alike === null) return slip;
+  if (slip === null) return alike;
+  return {
+    score: Math.max(slip.score, alike.score),
+    strict: slip.strict || alike.strict,
+  };
+}
+
+/**
+ * A spelling slip: within spelling reach, or one edit beyond it when it also sounds the same
+ * (`sound`: the two share a phonetic key) and has the same syllable shape, so only vowels changed
+ * in place ("astria" for "astraea", not "kirsten" for "kristin"). The score starts from the share
+ * of letters that differ and discounts it when the sound agrees, and more when the consonants agree
+ * too.
+ */
+function slipFit(phraseToken: string, textToken: string, sound: boolean): TokenFit | null {
   const reach = editReach(phraseToken.length);
   const most = sound ? reach + 1 : reach;
   const d = boundedDamerau(phraseToken, textToken, most);
   if (d === 0 || d > most) return null;
+  if (d > reach && syllableShape(phraseToken) !== syllableShape(textToken)) return null;
   const length = Math.max(phraseToken.length, textToken.length);
   // A trailing s is a plural or a possessive/contraction whose apostrophe was dropped
   // ("Astraea's listening"): scored like a vowel slip, but it never wakes a one-token phrase,
@@ -90,6 +141,35 @@ export function fuzzyFit(phraseToken: string, textToken: string, sound: boolean)
   const skeleton = sound && consonantSkeleton(phraseToken) === consonantSkeleton(textToken);
   const discount = skeleton ? 0.25 : sound ? 0.5 : 1;
   return { score: 1 - (discount * d) / length, strict: skeleton && d <= reach };
+}
+
+/** The most `respellingCost` a sound-alike may have: two elided vowels, or one consonant. */
+const MOST_RESPELLING_COST = 1;
+/** The most for a phrase token without spelling reach (under 5 letters): a silent e ("belle"). */
+const MOST_SHORT_RESPELLING_COST = 0.5;
+
+/**
+ * Another spelling of the same sound: the two share a phonetic key (the caller checked) and their
+ * sound spellings (sound-spelling.ts) differ by at most MOST_RESPELLING_COST, with no change of
+ * vowel sound. Identical sound spellings ("jon"/"john", "filip"/"philip") score like one vowel
+ * slip and may wake a one-token phrase; any other difference costs twice a vowel slip per unit
+ * and half a unit at most for a phrase token without spelling reach, so a long name keeps most of
+ * its score ("kathryn" for "catherine": 0.92, "steven" for "stephen": 0.93, over the 0.88 floor)
+ * and a short one little ("jan" for "jane": 0.875, under it; "belle" for "bell": 0.9).
+ */
+export function soundAlikeFit(phraseToken: string, textToken: string): TokenFit | null {
+  if (!isFuzzyEligible(phraseToken) || !isRespellable(textToken)) return null;
+  if (!vowelsNest(phraseToken, textToken)) return null;
+  const cost = respellingCost(
+    soundSpelling(phraseToken),
+    soundSpelling(textToken),
+    MOST_RESPELLING_COST,
+  );
+  const most =
+    editReach(phraseToken.length) > 0 ? MOST_RESPELLING_COST : MOST_SHORT_RESPELLING_COST;
+  if (cost > most) return null;
+  const length = Math.max(phraseToken.length, textToken.length);
+  return { score: 1 - (0.25 + 0.5 * cost) / length, strict: cost === 0 };
 }
 
 /**
