@@ -174,6 +174,7 @@ export class CandidateIndex {
   #textMask = 0;
   readonly #textCounts = new Int32Array(27);
   readonly #singleCache = new Map<string, Candidate[]>();
+  readonly #respellCache = new Map<string, Candidate[]>();
   readonly #exactLists = new Map<number, Candidate[]>();
   /** First token → second token → candidates (no key string built per lookup). */
   readonly #splitCache = new Map<string, Map<string, Candidate[]>>();
@@ -367,6 +368,33 @@ export class CandidateIndex {
   }
 
   /**
+   * Candidates for a transcript token too short for `single` to bend ("jon") that may still be a
+   * respelling of a phrase token ("john"), found by sound. Only asked once a phrase has started
+   * (matcher.ts `#guide`): at every position it would cost cold lookups a tenth more.
+   */
+  respellings(text: string): readonly Candidate[] {
+    const tables = this.#tables;
+    if (!tables || !this.#fuzzy || isFuzzyEligible(text) || !isRespellable(text)) {
+      return NO_CANDIDATES;
+    }
+    let found = this.#respellCache.get(text);
+    if (!found) {
+      found = [];
+      const gen = this.#nextGeneration();
+      const codes = soundCodes(text);
+      this.#setText(text);
+      for (const code of codes) {
+        const key = soundKey(code, text.length);
+        this.#probe(tables.sounds!, Probe.Sound, key, text, codes, 0, gen, found);
+      }
+      if (found.length === 0) found = NO_CANDIDATES;
+      if (this.#respellCache.size >= CANDIDATE_CACHE_LIMIT) this.#respellCache.clear();
+      this.#respellCache.set(text, found);
+    }
+    return found;
+  }
+
+  /**
    * Phrase token `id` as a near miss for the transcript token `text`, checked directly rather than
    * found through the tables: for a search that has already matched the start of a phrase and has
    * only a few ways on. Null when the rules do not accept it (or the two are identical).
@@ -422,8 +450,6 @@ export class CandidateIndex {
     const tables = this.#tables;
     if (!tables) return NO_CANDIDATES;
     const eligible = this.#fuzzy && isFuzzyEligible(text);
-    // Shorter tokens are looked up by sound alone, as respellings ("jon" for "john").
-    const respellable = eligible || (this.#fuzzy && isRespellable(text));
     // Deleting more letters than the token's own reach never finds a word the rules accept
     // (a longer word within reach needs its own deletions, which the index holds).
     const n = eligible
@@ -433,13 +459,13 @@ export class CandidateIndex {
     const exactId = this.#exactId(tables, text, hashes[0]!);
     const out: Candidate[] =
       exactId === -1 ? [] : [{ ids: [exactId], span: 1, score: 1, exact: true, strict: true }];
-    if (!respellable) return out;
+    if (!eligible) return out;
 
     const gen = this.#nextGeneration();
     if (exactId !== -1) this.#records[exactId * RECORD + SEEN] = gen;
     const codes = soundCodes(text);
     this.#setText(text);
-    for (let i = 0; eligible && i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const textDeletions = deletionsAt(i, text.length);
       this.#probe(
         tables.spellings,
@@ -464,7 +490,6 @@ export class CandidateIndex {
         out,
       );
     }
-    if (!eligible) return out;
     this.#probe(tables.joined!, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
     for (const code of codes) {
       this.#probe(tables.joinedSounds!, Probe.JoinedSound, code, text, codes, 0, gen, out);

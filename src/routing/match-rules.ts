@@ -105,11 +105,13 @@ export interface TokenFit {
  */
 export function fuzzyFit(phraseToken: string, textToken: string, sound: boolean): TokenFit | null {
   if (!isFuzzyEligible(phraseToken) || phraseToken === textToken) return null;
-  const slip = isFuzzyEligible(textToken) ? slipFit(phraseToken, textToken, sound) : null;
+  const eligible = isFuzzyEligible(textToken);
+  const slip = eligible ? slipFit(phraseToken, textToken, sound) : null;
+  if (!sound || !(eligible || isRespellable(textToken))) return slip;
   // A respelling scores at most like one vowel slip: no need to look when the slip is as good.
   const length = Math.max(phraseToken.length, textToken.length);
-  if (!sound || (slip !== null && (slip.strict || slip.score >= 1 - 0.25 / length))) return slip;
-  const alike = soundAlikeFit(phraseToken, textToken);
+  if (slip !== null && (slip.strict || slip.score >= 1 - 0.25 / length)) return slip;
+  const alike = respelledFit(phraseToken, textToken);
   if (alike === null) return slip;
   if (slip === null) return alike;
   return {
@@ -159,6 +161,11 @@ const MOST_SHORT_RESPELLING_COST = 0.5;
  */
 export function soundAlikeFit(phraseToken: string, textToken: string): TokenFit | null {
   if (!isFuzzyEligible(phraseToken) || !isRespellable(textToken)) return null;
+  return respelledFit(phraseToken, textToken);
+}
+
+/** `soundAlikeFit` for tokens already checked eligible. */
+function respelledFit(phraseToken: string, textToken: string): TokenFit | null {
   if (!vowelsNest(phraseToken, textToken)) return null;
   const cost = respellingCost(
     soundSpelling(phraseToken),

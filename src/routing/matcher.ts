@@ -271,7 +271,13 @@ class Search {
     strict: boolean,
   ) {
     const count = this.#trie.childCount(node);
-    if (count > GUIDE_LIMIT) return;
+    if (count > GUIDE_LIMIT) {
+      // Too many ways on to try each: a short token may still be a respelling ("hey jon").
+      for (const c of this.#index.respellings(this.#tokens[j]!.norm)) {
+        this.#follow(c, node, j, weighted, weight, exact, strict);
+      }
+      return;
+    }
     const norm = this.#tokens[j]!.norm;
     for (let k = 0; k < count; k++) {
       const id = this.#trie.childToken(node, k);
