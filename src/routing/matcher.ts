@@ -26,10 +26,11 @@ export interface MatchOptions {
 }
 
 /**
- * Fuzzy on. The score floor is tuned on the wake lines of test/fixtures/utterances.jsonl (367): at
+ * Fuzzy on. The score floor is tuned on the 367 wake lines of test/fixtures/utterances.jsonl: at
  * 0.88 precision is 1.000 and recall 0.958; at 0.85 precision drops to 0.989 ("hey doormat" wakes
- * "hey doorman"), at 0.9 recall drops to 0.943. On the held-out test/fixtures/utterances.heldout.jsonl
- * (99 wake lines, never tuned on) it gives precision 0.981 and recall 0.944, the same from 0.85 to 0.9.
+ * "hey doorman"), at 0.9 recall drops to 0.943. On the 99 wake lines of the held-out
+ * test/fixtures/utterances.heldout.jsonl (never tuned on) it gives precision 0.981 and recall
+ * 0.944, the same anywhere from 0.85 to 0.9.
  */
 export const DEFAULT_MATCH_OPTIONS: MatchOptions = Object.freeze({ fuzzy: true, minScore: 0.88 });
 

@@ -1,7 +1,7 @@
 /**
  * Spellings of one sound. Names are spelled many ways for one pronunciation (Catherine, Kathryn,
- * Cathrine; Stephen, Steven; John, Jon; Philip, Filip), and a recogniser picks whichever spelling it
- * knows best, so letter edits overstate how far apart two such spellings are. `soundSpelling`
+ * Cathrine; Stephen, Steven; John, Jon; Philip, Filip), and a recogniser picks whichever spelling
+ * it knows best, so letter edits overstate how far apart two such spellings are. `soundSpelling`
  * rewrites the letters English spelling uses interchangeably (ph/f, hard c/k, y/i, a silent h,
  * doubled letters) and keeps every vowel, unlike Double Metaphone, because vowels are what tell
  * different names with one code apart (John and Joan, Aaron and Erin, Stephen and Stefan).
@@ -139,7 +139,7 @@ const SOUND_CLASS = Uint8Array.from('abcdefghijklmnopqrstuvwxyz', (c) => {
   return pair + 1;
 });
 
-/** An unstressed vowel that can come and go without a new vowel sound: "cath(e)rine", "katherin(e)". */
+/** A vowel that can come and go without a new vowel sound: "cath(e)rine", "katherin(e)". */
 function elidable(word: string, at: number): boolean {
   if (at === 0 || vowelCode(word, at - 1)) return false;
   return at + 1 === word.length ? word.charCodeAt(at) === 101 /* e */ : !vowelCode(word, at + 1);
