@@ -489,6 +489,12 @@ export class CandidateIndex {
         gen,
         out,
       );
+      // A long heard word may respell a name two letters shorter, past the buckets' length slack
+      // ("catherine" for "kathryn"); long tokens are few, so the extra probe costs little.
+      if (text.length >= TWO_DELETIONS_FROM) {
+        const key = soundKey(code, text.length - 2);
+        this.#probe(tables.sounds!, Probe.Sound, key, text, codes, 0, gen, out);
+      }
     }
     this.#probe(tables.joined!, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
     for (const code of codes) {
@@ -580,10 +586,12 @@ export class CandidateIndex {
     const sound = soundsMatch(records[at + SOUND_A]!, records[at + SOUND_B]!, codes);
     // The most edits `fuzzyFit` accepts here; cheap lower bounds reject most words before it.
     const most = sound ? reach + 1 : reach;
-    if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * most) return;
+    // For a long heard word, a respelling of a shorter name may be a letter further (see above).
+    const far = sound && text.length >= TWO_DELETIONS_FROM ? most + 1 : most;
+    if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * far) return;
     if (Math.abs(this.#words.length(id) - text.length) > most) return;
     const word = this.#words.get(id);
-    if (this.#countBound(word, text) > most) return;
+    if (this.#countBound(word, text) > far) return;
     const fit = fuzzyFit(word, text, sound);
     if (fit) out.push(fitCandidate([id], 1, fit));
   }

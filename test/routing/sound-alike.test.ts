@@ -78,6 +78,19 @@ describe('sound-alike names', () => {
     }
   });
 
+  it('finds them among many phrases with the same greeting too', () => {
+    // More than 8 continuations of "hey": the matcher looks them up in the index, not one by one.
+    const others = 'astraea echo doorman nova jarvis alexander starlight kristin aaron zoey'.split(
+      ' ',
+    );
+    for (const [name, heard] of [...SAME_NAME, ['kathryn', 'katherine']] as const) {
+      const owners = [...others, name].map((n) => ({ phrase: `hey ${n}`, target: n }));
+      const matcher = compileMatcher(owners, DEFAULT_MATCH_OPTIONS);
+      const got = matcher.find(prepareUtterance(`hey ${heard}, who is at the door`));
+      expect(got?.target, `${name} / ${heard}`).toBe(name);
+    }
+  });
+
   it('a one-token phrase takes only a spelling that sounds identical', () => {
     expect(wakes('philip', 'filip, the van is here')).toBe('them');
     expect(wakes('catherine', 'katherine, the van is here')).toBe('them');
