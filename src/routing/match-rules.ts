@@ -71,21 +71,40 @@ export function consonantSkeleton(word: string): string {
 }
 
 /**
- * The consonant clusters of a word in order, each run of vowels marked by a dot ("y" after the
- * first letter is a vowel, doubled letters count once): "astraea", "astria" and "astraya" are all
- * ".str.". Words of one shape differ only in vowels that stay where they were; "kirsten"
- * ("k.rst.n") and "kristin" ("kr.st.n"), or "shane" and "shaun", move a vowel across a consonant,
- * which changes the syllables, and usually means another name.
+ * Whether two words have one syllable shape: the same consonant clusters in order, each run of
+ * vowels in the same place ("y" after the first letter is a vowel, doubled letters count once), so
+ * "astraea", "astria" and "astraya" agree. Words of one shape differ only in vowels that stayed
+ * where they were; "kirsten" and "kristin", or "shane" and "shaun", move a vowel across a
+ * consonant, which changes the syllables, and usually means another name. Compared letter by
+ * letter without building either shape: it runs for every slip beyond spelling reach.
  */
-export function syllableShape(word: string): string {
-  let out = '';
-  for (let i = 0; i < word.length; i++) {
-    const c = word[i]!;
-    const vowel = 'aeiou'.includes(c) || (c === 'y' && i > 0);
-    const mark = vowel ? '.' : c;
-    if (out[out.length - 1] !== mark) out += mark;
+export function sameSyllableShape(a: string, b: string): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    const x = shapeMark(a, i);
+    const y = shapeMark(b, j);
+    if (x !== y) return false;
+    if (x === -1) return true;
+    i = skipMark(a, i, x);
+    j = skipMark(b, j, y);
   }
-  return out;
+}
+
+/** The shape mark of the letter at `at`: 0 for a vowel, a consonant's char code, -1 past the end. */
+function shapeMark(word: string, at: number): number {
+  if (at >= word.length) return -1;
+  const c = word.charCodeAt(at);
+  const vowel =
+    c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || (c === 121 && at > 0);
+  return vowel ? 0 : c;
+}
+
+/** The position after the run of letters from `at` that share mark `mark`. */
+function skipMark(word: string, at: number, mark: number): number {
+  let k = at + 1;
+  while (k < word.length && shapeMark(word, k) === mark) k++;
+  return k;
 }
 
 /** How a phrase token fits a text token that is not identical to it. */
@@ -132,7 +151,7 @@ function slipFit(phraseToken: string, textToken: string, sound: boolean): TokenF
   const most = sound ? reach + 1 : reach;
   const d = boundedDamerau(phraseToken, textToken, most);
   if (d === 0 || d > most) return null;
-  if (d > reach && syllableShape(phraseToken) !== syllableShape(textToken)) return null;
+  if (d > reach && !sameSyllableShape(phraseToken, textToken)) return null;
   const length = Math.max(phraseToken.length, textToken.length);
   // A trailing s is a plural or a possessive/contraction whose apostrophe was dropped
   // ("Astraea's listening"): scored like a vowel slip, but it never wakes a one-token phrase,
