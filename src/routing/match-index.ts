@@ -406,8 +406,7 @@ export class CandidateIndex {
     const maskField = this.#records[at + MASK]!;
     if (maskField === 0) return null;
     const reach = editReach(maskField >>> LENGTH_SHIFT);
-    // A respelling may be a letter further than a slip ("catherine" for "kathryn").
-    if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 2)) return null;
+    if (popcount((maskField ^ letterMask(text)) & LETTER_BITS) > 2 * (reach + 1)) return null;
     const codes = soundCodes(text);
     const sound = soundsMatch(this.#records[at + SOUND_A]!, this.#records[at + SOUND_B]!, codes);
     const fit = fuzzyFit(this.#words.get(id), text, sound);
