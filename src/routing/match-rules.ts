@@ -126,17 +126,25 @@ export function fuzzyFit(phraseToken: string, textToken: string, sound: boolean)
   if (!isFuzzyEligible(phraseToken) || phraseToken === textToken) return null;
   const eligible = isFuzzyEligible(textToken);
   const slip = eligible ? slipFit(phraseToken, textToken, sound) : null;
-  if (!sound || !(eligible || isRespellable(textToken))) return slip;
+  if (!sound || (slip !== null && slip.strict)) return slip;
+  return withRespelling(phraseToken, textToken, eligible, slip);
+}
+
+/** `slip`, or the respelling reading of the two tokens if that fits better. */
+function withRespelling(
+  phraseToken: string,
+  textToken: string,
+  eligible: boolean,
+  slip: TokenFit | null,
+): TokenFit | null {
+  if (!eligible && !isRespellable(textToken)) return slip;
   // A respelling scores at most like one vowel slip: no need to look when the slip is as good.
   const length = Math.max(phraseToken.length, textToken.length);
-  if (slip !== null && (slip.strict || slip.score >= 1 - 0.25 / length)) return slip;
+  if (slip !== null && slip.score >= 1 - 0.25 / length) return slip;
   const alike = respelledFit(phraseToken, textToken);
   if (alike === null) return slip;
   if (slip === null) return alike;
-  return {
-    score: Math.max(slip.score, alike.score),
-    strict: slip.strict || alike.strict,
-  };
+  return { score: Math.max(slip.score, alike.score), strict: alike.strict };
 }
 
 /**
