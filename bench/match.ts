@@ -5,14 +5,21 @@
  * a 20-word utterance that contains a phrase (hit) and one that does not (miss). Writes
  * bench/results/match.md. Phrases are synthetic names from a seeded generator, so runs compare.
  *
+ * Cancel phrases are measured apart (the default ECHONET_CANCEL_PHRASES, matched exactly by
+ * `compileCancelMatcher`): recall on utterances that say one as registered and on ones that
+ * mishear it by a letter, and how often an utterance without one cancels. Wake recall is the
+ * "hits found" column.
+ *
  * "Warm" utterances reuse a doorstep vocabulary, as real transcripts do, so the matcher's
  * per-token candidate cache answers most tokens. "Cold" utterances misspell about half their words
  * at random, so nearly every token is new and the full index lookup runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { SETTINGS } from '../src/config.js';
 import { compileMatcher, type PhraseOwner } from '../src/routing/matcher.js';
 import { normalizePhrase, prepareUtterance } from '../src/routing/normalize.js';
+import { compileCancelMatcher } from '../src/routing/routing-table.js';
 
 const SIZES = [10, 1_000, 100_000];
 const SAMPLES = 20_000;
@@ -183,8 +190,47 @@ async function run(size: number): Promise<Row> {
   };
 }
 
+interface CancelRecall {
+  phrases: readonly string[];
+  said: number;
+  misheard: number;
+  falseCancels: number;
+}
+
+/** One letter of the phrase's longest word changed, as a recogniser mishearing it would. */
+function mishear(phrase: string, rand: () => number): string {
+  const words = phrase.split(' ');
+  const at = words.reduce((best, w, i) => (w.length > words[best]!.length ? i : best), 0);
+  const w = words[at]!;
+  const i = 1 + Math.floor(rand() * (w.length - 1));
+  let c = w[i]!;
+  while (c === w[i]) c = String.fromCharCode(97 + Math.floor(rand() * 26));
+  words[at] = w.slice(0, i) + c + w.slice(i + 1);
+  return words.join(' ');
+}
+
+function cancelRecall(): CancelRecall {
+  const phrases = SETTINGS.cancelPhrases.fallback;
+  const cancel = compileCancelMatcher(phrases);
+  const rand = prng(0xca9c);
+  const count = 2_000;
+  const share = (make: (i: number) => string) => {
+    let found = 0;
+    for (let i = 0; i < count; i++) if (cancel.find(prepareUtterance(make(i)))) found++;
+    return found / count;
+  };
+  const pick = () => phrases[Math.floor(rand() * phrases.length)]!;
+  return {
+    phrases,
+    said: share((i) => utterance(3e6 + i, pick())),
+    misheard: share((i) => utterance(4e6 + i, mishear(pick(), rand))),
+    falseCancels: share((i) => utterance(5e6 + i)),
+  };
+}
+
 const rows: Row[] = [];
 for (const size of SIZES) rows.push(await run(size));
+const cancels = cancelRecall();
 const f = (n: number, digits = 1) => n.toFixed(digits);
 const cell = (t: Timing) => `${f(t.median)} / ${f(t.p99)}`;
 const gc = (globalThis as { gc?: unknown }).gc !== undefined;
@@ -225,6 +271,21 @@ lines.push(
   '',
   `- warm hit: ${ratio((r) => r.warmHit)}; warm miss: ${ratio((r) => r.warmMiss)}`,
   `- cold hit: ${ratio((r) => r.coldHit)}; cold miss: ${ratio((r) => r.coldMiss)}`,
+  '',
+  '## Cancel phrases, apart from wake phrases',
+  '',
+  `The default cancel phrases (${cancels.phrases.map((p) => `"${p}"`).join(', ')}) are matched ` +
+    'exactly (`compileCancelMatcher`), 2 000 20-word utterances per row. Wake recall is the ' +
+    '"hits found" column above.',
+  '',
+  '| utterances | cancelled |',
+  '|---|---:|',
+  `| a cancel phrase as registered (recall) | ${f(cancels.said * 100, 1)}% |`,
+  `| a cancel phrase with one letter misheard (recall) | ${f(cancels.misheard * 100, 1)}% |`,
+  `| no cancel phrase (false cancels) | ${f(cancels.falseCancels * 100, 1)}% |`,
+  '',
+  'Exact-only on purpose: a missed cancel inside a conversation is forwarded to the assistant, ' +
+    'which can still read it, where a fuzzy cancel would drop a sentence meant for it.',
   '',
   '## Memory',
   '',

@@ -34,6 +34,7 @@ import {
   editReach,
   fuzzyFit,
   isFuzzyEligible,
+  isRespellable,
   joinedEdits,
   joinedFit,
   MIN_FUZZY_LENGTH,
@@ -173,6 +174,7 @@ export class CandidateIndex {
   #textMask = 0;
   readonly #textCounts = new Int32Array(27);
   readonly #singleCache = new Map<string, Candidate[]>();
+  readonly #respellCache = new Map<string, Candidate[]>();
   readonly #exactLists = new Map<number, Candidate[]>();
   /** First token → second token → candidates (no key string built per lookup). */
   readonly #splitCache = new Map<string, Map<string, Candidate[]>>();
@@ -347,12 +349,40 @@ export class CandidateIndex {
   }
 
   /**
+   * Candidates for a transcript token too short for `single` to bend ("jon") that may still be a
+   * respelling of a phrase token ("john"), found by sound. Only asked once a phrase has started
+   * (matcher.ts `#guide`): at every position it would cost cold lookups a tenth more.
+   */
+  respellings(text: string): readonly Candidate[] {
+    const tables = this.#tables;
+    if (!tables || !this.#fuzzy || isFuzzyEligible(text) || !isRespellable(text)) {
+      return NO_CANDIDATES;
+    }
+    let found = this.#respellCache.get(text);
+    if (!found) {
+      found = [];
+      const gen = this.#nextGeneration();
+      const codes = soundCodes(text);
+      this.#setText(text);
+      for (const code of codes) {
+        const key = soundKey(code, text.length);
+        this.#probe(tables.sounds!, Probe.Sound, key, text, codes, 0, gen, found);
+      }
+      if (found.length === 0) found = NO_CANDIDATES;
+      if (this.#respellCache.size >= CANDIDATE_CACHE_LIMIT) this.#respellCache.clear();
+      this.#respellCache.set(text, found);
+    }
+    return found;
+  }
+
+  /**
    * Phrase token `id` as a near miss for the transcript token `text`, checked directly rather than
    * found through the tables: for a search that has already matched the start of a phrase and has
    * only a few ways on. Null when the rules do not accept it (or the two are identical).
    */
   nearMiss(id: number, text: string): Candidate | null {
-    if (!this.#fuzzy || !isFuzzyEligible(text)) return null;
+    // Shorter tokens than fuzzy matching takes may still be respellings ("jon" for "john").
+    if (!this.#fuzzy || !isRespellable(text)) return null;
     const at = id * RECORD;
     const maskField = this.#records[at + MASK]!;
     if (maskField === 0) return null;
@@ -439,6 +469,12 @@ export class CandidateIndex {
         gen,
         out,
       );
+      // A long heard word may respell a name two letters shorter, past the buckets' length slack
+      // ("catherine" for "kathryn"); long tokens are few, so the extra probe costs little.
+      if (text.length >= TWO_DELETIONS_FROM) {
+        const key = soundKey(code, text.length - 2);
+        this.#probe(tables.sounds!, Probe.Sound, key, text, codes, 0, gen, out);
+      }
     }
     this.#probe(tables.joined!, Probe.Joined, stringHash(text), text, codes, 0, gen, out);
     for (const code of codes) {
@@ -530,10 +566,12 @@ export class CandidateIndex {
     const sound = soundsMatch(records[at + SOUND_A]!, records[at + SOUND_B]!, codes);
     // The most edits `fuzzyFit` accepts here; cheap lower bounds reject most words before it.
     const most = sound ? reach + 1 : reach;
-    if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * most) return;
+    // For a long heard word, a respelling of a shorter name may be a letter further (see above).
+    const far = sound && text.length >= TWO_DELETIONS_FROM ? most + 1 : most;
+    if (popcount((maskField ^ this.#textMask) & LETTER_BITS) > 2 * far) return;
     if (Math.abs(this.#words.length(id) - text.length) > most) return;
     const word = this.#words.get(id);
-    if (this.#countBound(word, text) > most) return;
+    if (this.#countBound(word, text) > far) return;
     const fit = fuzzyFit(word, text, sound);
     if (fit) out.push(fitCandidate([id], 1, fit));
   }

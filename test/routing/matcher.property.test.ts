@@ -4,9 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { boundedDamerau } from '../../src/routing/edit-distance.js';
-import { editReach } from '../../src/routing/match-rules.js';
+import { editReach, soundAlikeFit } from '../../src/routing/match-rules.js';
 import { compileMatcher, type PhraseOwner } from '../../src/routing/matcher.js';
 import { normalizePhrase, prepareUtterance, tokenize } from '../../src/routing/normalize.js';
+import { phoneticKeys } from '../../src/routing/phonetic.js';
 
 // Characters that exercise every normalisation rule, mixed into arbitrary Unicode text.
 const TRICKY = [
@@ -201,9 +202,12 @@ describe('matching properties', () => {
             const ts = normalizePhrase(o.phrase).split(' ');
             return ts.slice(1).map((t, i) => ts[i] + t);
           });
+          // Within spelling reach, or another spelling of the same sound (match-rules.ts).
           const withinReach = (p: string, t: string) => {
             const reach = editReach(p.length) + 1;
-            return boundedDamerau(p, t, reach) <= reach;
+            if (boundedDamerau(p, t, reach) <= reach) return true;
+            const keys = phoneticKeys(t);
+            return phoneticKeys(p).some((k) => keys.includes(k)) && soundAlikeFit(p, t) !== null;
           };
           fc.pre(!forms.some((f) => [...phraseTokens, ...pairs].some((p) => withinReach(p, f))));
           expect(compileMatcher(owners).find(prepareUtterance(text))).toBeNull();
