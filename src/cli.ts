@@ -8,7 +8,9 @@
  * build's big buffers go back to the system (bench/NOTES.md has what each bought, and what was
  * tried and dropped). `npm start` uses the same settings; a test keeps the two in step.
  */
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
@@ -59,6 +61,15 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * The routing-table worker, bundled beside this file (dist/table-worker.mjs next to
+ * dist/echonet.mjs or dist/cli.js); run from sources (tsx) there is none, and tables build inline.
+ */
+function tableWorkerUrl(): URL | undefined {
+  const url = new URL('./table-worker.mjs', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
 export function buildCli(): Command {
   const program = new Command('echonet')
     .description('Route speech-to-text transcripts to AI assistants by wake phrase')
@@ -73,7 +84,7 @@ export function buildCli(): Command {
     .action(async (opts: DbOption) => {
       const config = configFor(opts);
       const { serve } = await import('./cli/serve.js');
-      await serve(config);
+      await serve(config, { tableWorker: tableWorkerUrl() });
     });
 
   program

@@ -53,6 +53,21 @@ export class PhraseConflict extends EchonetError {
   }
 }
 
+/**
+ * A registry change was saved but the routing table could not be rebuilt with it (the build failed);
+ * routing still uses the previous table until the next change builds one.
+ */
+export class RoutingTableStale extends EchonetError {
+  override readonly code = 'ROUTING_TABLE_STALE';
+  override readonly statusCode = 503;
+  constructor(reason: string) {
+    super(
+      `saved, but the routing table could not be rebuilt (${reason}); routing uses the previous ` +
+        'registry until the next change',
+    );
+  }
+}
+
 export class PayloadTooLarge extends EchonetError {
   override readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly statusCode = 413;

@@ -28,7 +28,8 @@ import {
   mix,
   PostingsBuilder,
   stringHash,
-  type Postings,
+  Postings,
+  type PostingsData,
 } from './match-hash.js';
 import {
   editReach,
@@ -39,7 +40,7 @@ import {
   MIN_FUZZY_LENGTH,
   type TokenFit,
 } from './match-rules.js';
-import { PackedStrings } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 import { computeSoundCodes, soundCodes } from './phonetic.js';
 
 /** One way the phrase trie may advance from a transcript position. */
@@ -147,6 +148,23 @@ interface Tables {
   readonly pairSounds: Uint32Array;
 }
 
+/**
+ * A built index as plain data and typed arrays, to post to another thread (see
+ * `CandidateIndex.from`). The lookup caches are not part of it: each thread fills its own.
+ */
+export interface CandidateIndexData {
+  readonly fuzzy: boolean;
+  readonly words: PackedStringsData;
+  readonly pairWords: Uint32Array;
+  readonly records: Uint32Array;
+  readonly weights: Uint16Array;
+  readonly spellings: PostingsData;
+  readonly sounds: PostingsData | null;
+  readonly joined: PostingsData | null;
+  readonly joinedSounds: PostingsData | null;
+  readonly pairSounds: Uint32Array;
+}
+
 const NO_CANDIDATES: Candidate[] = [];
 const NO_CODES: readonly number[] = [];
 
@@ -160,12 +178,12 @@ export class CandidateIndex {
   #pairKeys: Map<number, number> | null = new Map();
   #pairs: number[] = [];
   /** Phrase tokens of pair p are words `pairWords[2p]`, `pairWords[2p + 1]`. */
-  #pairWords = new Uint32Array(0);
+  #pairWords: Uint32Array = new Uint32Array(0);
   #tables: Tables | null = null;
   #fuzzy = false;
-  #records = new Uint32Array(0);
+  #records: Uint32Array = new Uint32Array(0);
   /** Score weight of each word (see `scoreWeight`). */
-  #weights = new Uint16Array(0);
+  #weights: Uint16Array = new Uint16Array(0);
   // Generation stamps dedupe candidates without allocating a Set per lookup.
   #seenPair = new Uint32Array(0);
   #generation = 0;
@@ -313,6 +331,45 @@ export class CandidateIndex {
     this.#pairKeys = null;
     this.#pairs = [];
     return remap;
+  }
+
+  /** The built index's arrays themselves (not copies): post them with their buffers transferred. */
+  toData(): CandidateIndexData {
+    const t = this.#tables;
+    if (!t) throw new Error('the candidate index is not built yet');
+    return {
+      fuzzy: this.#fuzzy,
+      words: this.#words.toData(),
+      pairWords: this.#pairWords,
+      records: this.#records,
+      weights: this.#weights,
+      spellings: t.spellings.toData(),
+      sounds: t.sounds?.toData() ?? null,
+      joined: t.joined?.toData() ?? null,
+      joinedSounds: t.joinedSounds?.toData() ?? null,
+      pairSounds: t.pairSounds,
+    };
+  }
+
+  /** The index `toData` gave, on this thread, without building it again. */
+  static from(data: CandidateIndexData): CandidateIndex {
+    const index = new CandidateIndex();
+    index.#tables = {
+      spellings: Postings.from(data.spellings),
+      sounds: data.sounds && Postings.from(data.sounds),
+      joined: data.joined && Postings.from(data.joined),
+      joinedSounds: data.joinedSounds && Postings.from(data.joinedSounds),
+      pairSounds: data.pairSounds,
+    };
+    index.#fuzzy = data.fuzzy;
+    index.#words = PackedStrings.from(data.words);
+    index.#pairWords = data.pairWords;
+    index.#records = data.records;
+    index.#weights = data.weights;
+    index.#seenPair = new Uint32Array(data.pairWords.length / 2);
+    index.#ids = null;
+    index.#pairKeys = null;
+    return index;
   }
 
   /** Bytes held by the index's typed arrays and packed words. */

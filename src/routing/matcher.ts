@@ -8,10 +8,10 @@
  * Ranking (deterministic, independent of registration order): earliest start, then exact over
  * fuzzy, then the longer phrase, then the higher score, then phrase text and target.
  */
-import { CandidateIndex, type Candidate } from './match-index.js';
-import { PhraseTrie, ROOT } from './match-trie.js';
+import { CandidateIndex, type Candidate, type CandidateIndexData } from './match-index.js';
+import { PhraseTrie, ROOT, type PhraseTrieData } from './match-trie.js';
 import { normalizePhrase, type Utterance } from './normalize.js';
-import { PackedStrings } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 
 export interface PhraseOwner {
   readonly phrase: string;
@@ -53,6 +53,29 @@ export interface PhraseMatcher {
 }
 
 /**
+ * A compiled matcher as plain data and typed arrays, which is all that crosses between threads: the
+ * routing-table worker builds one and posts it with the arrays' buffers transferred, and the main
+ * thread rebuilds the objects around those arrays (`CompiledMatcher.from`) in a millisecond or two
+ * instead of compiling again. Lookup caches and the search scratch never cross; each thread's
+ * matcher makes its own.
+ */
+export interface MatcherData {
+  readonly size: number;
+  readonly minScore: number;
+  readonly trie: PhraseTrieData;
+  readonly index: CandidateIndexData;
+  readonly table: PhraseTableData;
+}
+
+interface PhraseTableData {
+  readonly phrases: PackedStringsData;
+  readonly targetOf: Uint32Array;
+  readonly targetNames: readonly string[];
+  readonly tokenCounts: Uint32Array;
+  readonly normLengths: Uint32Array;
+}
+
+/**
  * The registered phrases, struct-of-arrays: at 100 000 phrases an object per phrase (with its
  * normalised text) costs more than the whole fuzzy index. Phrase texts are packed (a match decodes
  * one); the normalised text is only needed to break exact ties, so it is recomputed then.
@@ -63,15 +86,36 @@ class PhraseTable {
   #phrases = new PackedStrings([]);
   /** Each phrase's target, as an index into `#targetNames` (a few thousand names, not 100 000). */
   readonly #targetOf: Uint32Array;
-  readonly #targetNames: string[] = [];
+  readonly #targetNames: string[];
   readonly #targetIds = new Map<string, number>();
   readonly tokenCounts: Uint32Array;
   readonly normLengths: Uint32Array;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, sealed?: PhraseTableData) {
+    if (sealed) {
+      this.#pending = null;
+      this.#phrases = PackedStrings.from(sealed.phrases);
+      this.#targetOf = sealed.targetOf;
+      this.#targetNames = [...sealed.targetNames];
+      this.tokenCounts = sealed.tokenCounts;
+      this.normLengths = sealed.normLengths;
+      return;
+    }
     this.#targetOf = new Uint32Array(capacity);
+    this.#targetNames = [];
     this.tokenCounts = new Uint32Array(capacity);
     this.normLengths = new Uint32Array(capacity);
+  }
+
+  /** A sealed table's arrays themselves (not copies), for `MatcherData`. */
+  toData(): PhraseTableData {
+    return {
+      phrases: this.#phrases.toData(),
+      targetOf: this.#targetOf,
+      targetNames: this.#targetNames,
+      tokenCounts: this.tokenCounts,
+      normLengths: this.normLengths,
+    };
   }
 
   add(phrase: string, target: string, norm: string, tokenCount: number): number {
@@ -133,7 +177,7 @@ const SCORE_EPSILON = 1e-9;
 export function compileMatcher(
   phrases: readonly PhraseOwner[],
   options: MatchOptions = DEFAULT_MATCH_OPTIONS,
-): PhraseMatcher {
+): CompiledMatcher {
   const index = new CandidateIndex();
   const trie = new PhraseTrie();
   const table = new PhraseTable(phrases.length);
@@ -157,13 +201,80 @@ export function compileMatcher(
   );
   trie.compact();
   table.seal();
+  return new CompiledMatcher(phrases.length, options.minScore, trie, index, table);
+}
 
-  // One search reused for every utterance (find is synchronous), so a lookup allocates little.
-  const search = new Search(trie, index, table, options.minScore);
-  return {
-    size: phrases.length,
-    find: (utterance) => findBest(utterance, search, table),
+export class CompiledMatcher implements PhraseMatcher {
+  readonly size: number;
+  readonly #minScore: number;
+  readonly #trie: PhraseTrie;
+  readonly #index: CandidateIndex;
+  readonly #table: PhraseTable;
+  /**
+   * One search per matcher, reused for every utterance so a lookup allocates little. Safe because
+   * `find` is synchronous and a matcher lives on one thread; another thread gets its own matcher
+   * (and search) through `toData` / `from`.
+   */
+  readonly #search: Search;
+
+  constructor(
+    size: number,
+    minScore: number,
+    trie: PhraseTrie,
+    index: CandidateIndex,
+    table: PhraseTable,
+  ) {
+    this.size = size;
+    this.#minScore = minScore;
+    this.#trie = trie;
+    this.#index = index;
+    this.#table = table;
+    this.#search = new Search(trie, index, table, minScore);
+  }
+
+  find(utterance: Utterance): Match | null {
+    return findBest(utterance, this.#search, this.#table);
+  }
+
+  /**
+   * The matcher as data whose arrays are this matcher's own: post it with `transferList` and do
+   * not use this matcher afterwards (its buffers are then detached).
+   */
+  toData(): MatcherData {
+    return {
+      size: this.size,
+      minScore: this.#minScore,
+      trie: this.#trie.toData(),
+      index: this.#index.toData(),
+      table: this.#table.toData(),
+    };
+  }
+
+  /** The matcher `toData` gave, rebuilt around the same arrays (no compiling). */
+  static from(data: MatcherData): CompiledMatcher {
+    return new CompiledMatcher(
+      data.size,
+      data.minScore,
+      PhraseTrie.from(data.trie),
+      CandidateIndex.from(data.index),
+      new PhraseTable(0, data.table),
+    );
+  }
+}
+
+/** Every ArrayBuffer under `value` (typed arrays in plain objects), for a postMessage transfer list. */
+export function transferList(value: unknown): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) buffers.add(v.buffer);
+      return;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) visit(child);
   };
+  visit(value);
+  return [...buffers];
 }
 
 function findBest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
