@@ -16,6 +16,7 @@ import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
 import { route } from './cli/route.js';
+import { startRouting } from './cli/start-routing.js';
 import { processOutput as io } from './cli/output.js';
 import { loadConfig, type Config } from './config.js';
 import { EchonetError } from './errors.js';
@@ -83,8 +84,10 @@ export function buildCli(): Command {
     // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
     .action(async (opts: DbOption) => {
       const config = configFor(opts);
+      // The first routing table starts building in a worker before the server's modules load.
+      const routing = startRouting(config, tableWorkerUrl());
       const { serve } = await import('./cli/serve.js');
-      await serve(config, { tableWorker: tableWorkerUrl() });
+      await serve(config, { routing });
     });
 
   program

@@ -1,38 +1,22 @@
 /** `echonet serve`: the only place Echonet listens on a socket and handles signals. */
 import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
-import { inlineTableBuilder, WorkerTableBuilder } from '../routing/table-builder.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
-import { openStore } from '../store/store.js';
+import { startRouting, type StartedRouting } from './start-routing.js';
 
 export interface ServeOptions {
-  /** The routing-table worker's module (dist/table-worker.mjs); without it tables build inline. */
-  readonly tableWorker?: URL;
+  /** The registry opened and the first table build started (cli.ts starts it early). */
+  readonly routing?: StartedRouting;
 }
 
 export async function serve(config: Config, options: ServeOptions = {}): Promise<void> {
-  const store = openStore(config.dbPath);
+  const { store, tableBuilder, initialTable } = options.routing ?? startRouting(config);
   if (usesGeneratedApiKey(config)) {
     const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
     if (created) announceGeneratedKey(value, config.dbPath);
   }
 
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
-  const match = { fuzzy: config.matchFuzzy, minScore: config.matchMinScore };
-  const tableBuilder =
-    options.tableWorker &&
-    new WorkerTableBuilder({
-      workerUrl: options.tableWorker,
-      dbPath: config.dbPath,
-      match,
-      inline: inlineTableBuilder(() => store.targets.snapshot(), match),
-      onBuilt: (timing) => app?.log.debug(timing, 'routing table built in the worker'),
-    });
-  // The first table builds in the worker, on the other core, while the app is put together here.
-  const initialTable = tableBuilder?.build();
-  // buildApp awaits it; until then a failure must not count as an unhandled rejection.
-  initialTable?.catch(() => {});
-
   try {
     app = await buildApp(config, { store, tableBuilder, initialTable });
     await app.listen({ host: config.host, port: config.port });

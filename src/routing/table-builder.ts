@@ -30,6 +30,12 @@ export interface TableBuilder {
 export interface BuildRequest {
   readonly dbPath: string;
   readonly match: MatchOptions;
+  /**
+   * A rebuild while the server is answering: the worker lowers its thread's scheduling priority,
+   * so on a busy machine the build takes the spare CPU and the event loop keeps its share. The
+   * first build (start-up, when nothing is answered yet) runs at normal priority.
+   */
+  readonly background: boolean;
 }
 
 /** What the worker answers: the table as data (its buffers transferred), or why it failed. */
@@ -106,7 +112,11 @@ export class WorkerTableBuilder implements TableBuilder {
     if (this.#pending) throw new Error('a table build is already running');
     const reply = await new Promise<BuildReply>((resolve, reject) => {
       this.#pending = { resolve, reject };
-      const request: BuildRequest = { dbPath: this.#options.dbPath, match: this.#options.match };
+      const request: BuildRequest = {
+        dbPath: this.#options.dbPath,
+        match: this.#options.match,
+        background: this.#lastSize !== undefined,
+      };
       this.#ensureWorker().postMessage(request);
     });
     if (!reply.ok) throw new Error(reply.error);

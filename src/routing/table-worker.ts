@@ -5,6 +5,7 @@
  * buffer in the transfer list (moved, not copied). Everything it uses lives in this thread's own
  * module instances: the phonetic cache and the hashing scratch buffers are per thread.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { openReadOnly } from '../store/store.js';
 import { transferList } from './matcher.js';
@@ -14,8 +15,24 @@ import type { BuildReply, BuildRequest } from './table-builder.js';
 const port = parentPort;
 if (!port) throw new Error('table-worker runs only as a worker thread');
 
+/**
+ * Niceness of a background rebuild. On Linux a thread's priority is its own, so this lowers only
+ * this worker's thread, never the event loop's; it is never raised again (that needs privileges),
+ * and the worker ends after its burst of builds anyway.
+ */
+const BACKGROUND_NICE = 10;
+let lowered = false;
+
 port.on('message', (request: BuildRequest) => {
   let reply: BuildReply;
+  if (request.background && !lowered) {
+    lowered = true;
+    try {
+      setPriority(BACKGROUND_NICE);
+    } catch {
+      // Not permitted here (some containers): the build runs at normal priority.
+    }
+  }
   try {
     const started = performance.now();
     const store = openReadOnly(request.dbPath);
