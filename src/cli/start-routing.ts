@@ -5,6 +5,7 @@
  * server loads and is put together, instead of after it.
  */
 import type { Config } from '../config.js';
+import { MAX_PHRASES } from '../registration.js';
 import type { RoutingTable } from '../routing/routing-table.js';
 import {
   inlineTableBuilder,
@@ -30,6 +31,7 @@ export function startRouting(config: Config, tableWorker?: URL): StartedRouting 
     dbPath: config.dbPath,
     match,
     inline: inlineTableBuilder(() => store.targets.snapshot(), match),
+    sizeBound: () => store.targets.count() * MAX_PHRASES,
   });
   const initialTable = tableBuilder.build();
   // buildApp awaits it (and falls back to an inline build); until then a failure is not unhandled.
