@@ -10,7 +10,8 @@ export interface ServeOptions {
 }
 
 export async function serve(config: Config, options: ServeOptions = {}): Promise<void> {
-  const { store, tableBuilder, initialTable } = options.routing ?? startRouting(config);
+  const routing = options.routing ?? startRouting(config);
+  const { store, tableBuilder, initialTable } = routing;
   if (usesGeneratedApiKey(config)) {
     const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
     if (created) announceGeneratedKey(value, config.dbPath);
@@ -19,6 +20,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     app = await buildApp(config, { store, tableBuilder, initialTable });
+    const log = app.log;
+    routing.reportBuilds?.((timing) => log.info(timing, 'routing table built in the worker'));
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await (app ? app.close() : tableBuilder?.close());

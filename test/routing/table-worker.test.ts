@@ -23,6 +23,7 @@ import {
 } from '../../src/routing/table-builder.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { API_KEY, ManualClock, testConfig } from '../helpers/app.js';
+import { startServer } from '../helpers/cli.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath } from '../helpers/temp.js';
 
@@ -325,5 +326,42 @@ describe('routing tables rebuilt off the event loop', () => {
     expect(w.errors.some((l) => l.includes('the previous table keeps routing'))).toBe(true);
     expect(await w.text('a', 'hey oldie hello')).toMatchObject({ routed_to: 'old' });
     expect(await w.text('b', 'hey newbie hello')).toMatchObject({ routed_to: null });
+  });
+
+  it('echonet serve builds a registry of thousands of phrases in the bundled worker', async () => {
+    const target = await startRecordingTarget();
+    // 94 targets × 32 phrases: over the inline threshold (2 000 phrases), so the worker builds.
+    const dbPath = seeded(generatedRegistry(3_000, target.url));
+    const server = await startServer({ ECHONET_DB_PATH: dbPath, ECHONET_API_KEY: API_KEY });
+    const post = async (path: string, body: unknown) =>
+      (
+        await fetch(server.url + path, {
+          method: 'POST',
+          headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<Record<string, unknown>>;
+    try {
+      const first = generatedRegistry(3_000, target.url)[7]!.phrases[0]!;
+      expect(await post('/text', { source_id: 'a', text: `${first} hello` })).toMatchObject({
+        routed_to: 't-7',
+        forwarded: true,
+      });
+      expect(
+        await post('/register', { name: 'fresh', base_url: target.url, phrases: ['hey freshly'] }),
+      ).toMatchObject({ ok: true });
+      expect(await post('/text', { source_id: 'b', text: 'hey freshly hi' })).toMatchObject({
+        routed_to: 'fresh',
+      });
+      const built = server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('routing table built in the worker'))
+        .map((l) => JSON.parse(l) as { phrases: number });
+      expect(built.map((b) => b.phrases)).toEqual([3_000, 3_001]);
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+      await target.close();
+    }
   });
 });
