@@ -94,6 +94,9 @@ export class LiveTable {
       this.#table = next;
       this.#live = change;
       this.#options.onSwap(previous, next);
+      // Nothing holds a table past a synchronous step (an utterance is matched in one), so the
+      // old one's memory can go now.
+      previous.release();
       this.#settle(change);
     } catch (err) {
       if (this.#closed) return;

@@ -25,6 +25,8 @@ export interface RoutingTable {
   has(target: string): boolean;
   /** Every registered target's name. */
   names(): Iterable<string>;
+  /** Frees the table's memory once it is swapped out (live-table.ts); it must not be used after. */
+  release(): void;
 }
 
 /** A routing table as it crosses between threads (post it with `transferList(data)`). */
@@ -81,7 +83,7 @@ function compileTriggers(targets: readonly RouteTarget[], options: MatchOptions)
 }
 
 function tableOf(
-  triggers: PhraseMatcher,
+  triggers: CompiledMatcher,
   names: readonly string[],
   listenUrls: readonly string[],
 ): RoutingTable {
@@ -92,5 +94,6 @@ function tableOf(
     listenUrl: (target) => urls.get(target),
     has: (target) => urls.has(target),
     names: () => urls.keys(),
+    release: () => triggers.release(),
   };
 }

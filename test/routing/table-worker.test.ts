@@ -213,6 +213,18 @@ describe('WorkerTableBuilder', () => {
   });
 });
 
+describe('a replaced table', () => {
+  it('is released at once: its arrays are detached and matching with it throws', () => {
+    const table = buildRoutingTable(generatedRegistry(100, 'http://127.0.0.1:9'), MATCH);
+    const data = table.triggers as unknown as { toData(): { trie: { slots: Int32Array } } };
+    const slots = data.toData().trie.slots;
+    expect(slots.length).toBeGreaterThan(0);
+    table.release();
+    expect(slots.length).toBe(0);
+    expect(() => table.triggers.find(prepareUtterance('hey there'))).toThrow(/released/);
+  });
+});
+
 describe('routing tables rebuilt off the event loop', () => {
   it('keeps the event loop turning while a 50 000-phrase registry is rebuilt', async () => {
     const targets = generatedRegistry(50_000, 'http://127.0.0.1:9');
