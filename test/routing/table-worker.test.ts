@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
+import { CompiledMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
 import { prepareUtterance } from '../../src/routing/normalize.js';
 import {
   buildRoutingTable,
@@ -216,8 +216,7 @@ describe('WorkerTableBuilder', () => {
 describe('a replaced table', () => {
   it('is released at once: its arrays are detached and matching with it throws', () => {
     const table = buildRoutingTable(generatedRegistry(100, 'http://127.0.0.1:9'), MATCH);
-    const data = table.triggers as unknown as { toData(): { trie: { slots: Int32Array } } };
-    const slots = data.toData().trie.slots;
+    const slots = (table.triggers as CompiledMatcher).toData().trie.slots;
     expect(slots.length).toBeGreaterThan(0);
     table.release();
     expect(slots.length).toBe(0);
