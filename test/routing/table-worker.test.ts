@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { CompiledMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
+import { DEFAULT_MATCH_OPTIONS, type CompiledMatcher } from '../../src/routing/matcher.js';
 import { prepareUtterance } from '../../src/routing/normalize.js';
 import {
   buildRoutingTable,
