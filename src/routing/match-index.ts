@@ -252,15 +252,10 @@ export class CandidateIndex {
       if (reach > 0) spellingCount += word.length;
       soundCount += codes.length * (2 * soundSlack(reach) + 1);
     }
-    const order = Array.from({ length: count }, (_, id) => id);
-    if (fuzzy) {
-      // Words without sound codes (exact-only ones) last; ties keep their first-seen order.
-      const key = (id: number) => soundsOf[id * 2] || 2 ** 32;
-      order.sort((a, b) => key(a) - key(b) || interned[a]!.length - interned[b]!.length || a - b);
-    }
+    const order = fuzzy ? bySoundThenLength(soundsOf, interned) : identity(count);
     const remap = new Uint32Array(count);
     for (let id = 0; id < count; id++) remap[order[id]!] = id;
-    const words = order.map((old) => interned[old]!);
+    const words = Array.from(order, (old) => interned[old]!);
 
     const spellings = new PostingsBuilder(spellingCount);
     const sounds = new PostingsBuilder(soundCount);
@@ -647,6 +642,39 @@ export class CandidateIndex {
     }
     return this.#generation;
   }
+}
+
+/**
+ * Word ids ordered by first sound code, then length, then id: words without sound codes (exact-only
+ * ones) last. The order only decides which words sit side by side in memory, never a result. Sorted
+ * as 64-bit keys (code, length, id) natively, not with a comparator: at 100 000 words that is a
+ * tenth of the time.
+ */
+function bySoundThenLength(soundsOf: Uint32Array, words: readonly string[]): Uint32Array {
+  const count = words.length;
+  if (count >= 2 ** 24) {
+    const key = (id: number) => soundsOf[id * 2] || 2 ** 32;
+    const order = Array.from({ length: count }, (_, id) => id);
+    order.sort((a, b) => key(a) - key(b) || words[a]!.length - words[b]!.length || a - b);
+    return Uint32Array.from(order);
+  }
+  const keys = new BigUint64Array(count);
+  // Little-endian halves of each key: low word (length << 24 | id), high word the code.
+  const halves = new Uint32Array(keys.buffer);
+  for (let id = 0; id < count; id++) {
+    halves[id * 2] = ((Math.min(words[id]!.length, 255) << 24) | id) >>> 0;
+    halves[id * 2 + 1] = soundsOf[id * 2] || 0xffffffff;
+  }
+  keys.sort();
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = halves[i * 2]! & 0xffffff;
+  return order;
+}
+
+function identity(count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order;
 }
 
 function fitCandidate(

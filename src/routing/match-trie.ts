@@ -86,9 +86,10 @@ export class PhraseTrie {
    * Adds a path of token ids and records that phrase `phrase` ends there. Phrases ending at one node
    * are listed in the order they were inserted.
    */
-  insert(tokens: readonly number[], phrase: number): void {
+  insert(tokens: ArrayLike<number>, phrase: number): void {
     let node = ROOT;
-    for (const token of tokens) {
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
       let next = this.child(node, token);
       if (next === -1) next = this.#addEdge(node, token);
       node = next;

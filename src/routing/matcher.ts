@@ -182,24 +182,34 @@ export function compileMatcher(
   const index = new CandidateIndex();
   const trie = new PhraseTrie();
   const table = new PhraseTable(phrases.length);
-  const tokenIds: number[][] = [];
+  // Every phrase's word ids in one array (phrase p is ids[starts[p] .. starts[p + 1])), not an
+  // array per phrase: 100 000 small arrays are garbage the build then has to collect.
+  let ids = new Uint32Array(phrases.length * 3 + 16);
+  const starts = new Uint32Array(phrases.length + 1);
+  let used = 0;
+  let added = 0;
   for (const { phrase, target } of phrases) {
     const norm = normalizePhrase(phrase);
     if (norm === '') continue;
     const words = norm.split(' ');
-    const ids = words.map((w) => index.intern(w));
-    for (let k = 1; k < ids.length; k++) index.addAdjacent(ids[k - 1]!, ids[k]!);
+    if (used + words.length > ids.length) {
+      const grown = new Uint32Array((used + words.length) * 2);
+      grown.set(ids);
+      ids = grown;
+    }
+    for (let k = 0; k < words.length; k++) {
+      ids[used + k] = index.intern(words[k]!);
+      if (k > 0) index.addAdjacent(ids[used + k - 1]!, ids[used + k]!);
+    }
+    starts[added++] = used;
+    used += words.length;
     table.add(phrase, target, norm, words.length);
-    tokenIds.push(ids);
   }
+  starts[added] = used;
   // The index numbers its words afresh once it has seen them all (see `CandidateIndex.build`).
   const remap = index.build(options.fuzzy);
-  tokenIds.forEach((ids, phrase) =>
-    trie.insert(
-      ids.map((id) => remap[id]!),
-      phrase,
-    ),
-  );
+  for (let i = 0; i < used; i++) ids[i] = remap[ids[i]!]!;
+  for (let p = 0; p < added; p++) trie.insert(ids.subarray(starts[p], starts[p + 1]), p);
   trie.compact();
   table.seal();
   return new CompiledMatcher(phrases.length, options.minScore, trie, index, table);
