@@ -53,21 +53,6 @@ export class PhraseConflict extends EchonetError {
   }
 }
 
-/**
- * A registry change was saved but the routing table could not be rebuilt with it (the build failed);
- * routing still uses the previous table until the next change builds one.
- */
-export class RoutingTableStale extends EchonetError {
-  override readonly code = 'ROUTING_TABLE_STALE';
-  override readonly statusCode = 503;
-  constructor(reason: string) {
-    super(
-      `saved, but the routing table could not be rebuilt (${reason}); routing uses the previous ` +
-        'registry until the next change',
-    );
-  }
-}
-
 export class PayloadTooLarge extends EchonetError {
   override readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly statusCode = 413;
@@ -100,4 +85,19 @@ export class SchemaTooNew extends StorageError {
 export class BackupFormatError extends EchonetError {
   override readonly code = 'BACKUP_FORMAT';
   override readonly statusCode = 400;
+}
+
+/**
+ * A registry change was saved but the routing table could not be rebuilt with it (the build failed);
+ * routing still uses the previous table until the next change builds one.
+ */
+export class RoutingTableStale extends EchonetError {
+  override readonly code = 'ROUTING_TABLE_STALE';
+  override readonly statusCode = 503;
+  constructor(reason: string) {
+    super(
+      `saved, but the routing table could not be rebuilt (${reason}); routing uses the previous ` +
+        'registry until the next change',
+    );
+  }
 }

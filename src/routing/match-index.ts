@@ -226,6 +226,45 @@ export class CandidateIndex {
     return this.#weights[id]!;
   }
 
+  /** The built index's arrays themselves (not copies): post them with their buffers transferred. */
+  toData(): CandidateIndexData {
+    const t = this.#tables;
+    if (!t) throw new Error('the candidate index is not built yet');
+    return {
+      fuzzy: this.#fuzzy,
+      words: this.#words.toData(),
+      pairWords: this.#pairWords,
+      records: this.#records,
+      weights: this.#weights,
+      spellings: t.spellings.toData(),
+      sounds: t.sounds?.toData() ?? null,
+      joined: t.joined?.toData() ?? null,
+      joinedSounds: t.joinedSounds?.toData() ?? null,
+      pairSounds: t.pairSounds,
+    };
+  }
+
+  /** The index `toData` gave, on this thread, without building it again. */
+  static from(data: CandidateIndexData): CandidateIndex {
+    const index = new CandidateIndex();
+    index.#tables = {
+      spellings: Postings.from(data.spellings),
+      sounds: data.sounds && Postings.from(data.sounds),
+      joined: data.joined && Postings.from(data.joined),
+      joinedSounds: data.joinedSounds && Postings.from(data.joinedSounds),
+      pairSounds: data.pairSounds,
+    };
+    index.#fuzzy = data.fuzzy;
+    index.#words = PackedStrings.from(data.words);
+    index.#pairWords = data.pairWords;
+    index.#records = data.records;
+    index.#weights = data.weights;
+    index.#seenPair = new Uint32Array(data.pairWords.length / 2);
+    index.#ids = null;
+    index.#pairKeys = null;
+    return index;
+  }
+
   /**
    * Builds the tables, with (`fuzzy`) or without the fuzzy ones. Once, after every phrase.
    *
@@ -326,64 +365,6 @@ export class CandidateIndex {
     this.#pairKeys = null;
     this.#pairs = [];
     return remap;
-  }
-
-  /** The built index's arrays themselves (not copies): post them with their buffers transferred. */
-  toData(): CandidateIndexData {
-    const t = this.#tables;
-    if (!t) throw new Error('the candidate index is not built yet');
-    return {
-      fuzzy: this.#fuzzy,
-      words: this.#words.toData(),
-      pairWords: this.#pairWords,
-      records: this.#records,
-      weights: this.#weights,
-      spellings: t.spellings.toData(),
-      sounds: t.sounds?.toData() ?? null,
-      joined: t.joined?.toData() ?? null,
-      joinedSounds: t.joinedSounds?.toData() ?? null,
-      pairSounds: t.pairSounds,
-    };
-  }
-
-  /** The index `toData` gave, on this thread, without building it again. */
-  static from(data: CandidateIndexData): CandidateIndex {
-    const index = new CandidateIndex();
-    index.#tables = {
-      spellings: Postings.from(data.spellings),
-      sounds: data.sounds && Postings.from(data.sounds),
-      joined: data.joined && Postings.from(data.joined),
-      joinedSounds: data.joinedSounds && Postings.from(data.joinedSounds),
-      pairSounds: data.pairSounds,
-    };
-    index.#fuzzy = data.fuzzy;
-    index.#words = PackedStrings.from(data.words);
-    index.#pairWords = data.pairWords;
-    index.#records = data.records;
-    index.#weights = data.weights;
-    index.#seenPair = new Uint32Array(data.pairWords.length / 2);
-    index.#ids = null;
-    index.#pairKeys = null;
-    return index;
-  }
-
-  /** Bytes held by the index's typed arrays and packed words. */
-  get byteLength(): number {
-    const t = this.#tables;
-    return (
-      (t
-        ? t.spellings.byteLength +
-          (t.sounds?.byteLength ?? 0) +
-          (t.joined?.byteLength ?? 0) +
-          (t.joinedSounds?.byteLength ?? 0) +
-          t.pairSounds.byteLength
-        : 0) +
-      this.#words.byteLength +
-      this.#records.byteLength +
-      this.#weights.byteLength +
-      this.#pairWords.byteLength +
-      this.#seenPair.byteLength
-    );
   }
 
   /** Candidates for the transcript token `text` alone. Callers must not modify the array. */

@@ -82,6 +82,38 @@ export class PhraseTrie {
     return this.#endNext[phrase]!;
   }
 
+  /** The trie's arrays themselves (not copies), after `compact`: post them transferred. */
+  toData(): PhraseTrieData {
+    return {
+      slots: this.#slots,
+      capacity: this.#capacity,
+      edges: this.#edges,
+      nodes: this.#nodes,
+      phrases: this.#phrases,
+      hasChildren: this.#hasChildren,
+      childStart: this.#childStart,
+      childTokens: this.#childTokens,
+      endHead: this.#endHead,
+      endNext: this.#endNext,
+    };
+  }
+
+  /** The trie `toData` gave, on this thread, without inserting every phrase again. */
+  static from(data: PhraseTrieData): PhraseTrie {
+    const trie = new PhraseTrie();
+    trie.#slots = data.slots;
+    trie.#capacity = data.capacity;
+    trie.#edges = data.edges;
+    trie.#nodes = data.nodes;
+    trie.#phrases = data.phrases;
+    trie.#hasChildren = data.hasChildren;
+    trie.#childStart = data.childStart;
+    trie.#childTokens = data.childTokens;
+    trie.#endHead = data.endHead;
+    trie.#endNext = data.endNext;
+    return trie;
+  }
+
   /**
    * Adds a path of token ids and records that phrase `phrase` ends there. Phrases ending at one node
    * are listed in the order they were inserted.
@@ -128,50 +160,6 @@ export class PhraseTrie {
     }
     this.#childStart = start;
     this.#childTokens = tokens;
-  }
-
-  /** The trie's arrays themselves (not copies), after `compact`: post them transferred. */
-  toData(): PhraseTrieData {
-    return {
-      slots: this.#slots,
-      capacity: this.#capacity,
-      edges: this.#edges,
-      nodes: this.#nodes,
-      phrases: this.#phrases,
-      hasChildren: this.#hasChildren,
-      childStart: this.#childStart,
-      childTokens: this.#childTokens,
-      endHead: this.#endHead,
-      endNext: this.#endNext,
-    };
-  }
-
-  /** The trie `toData` gave, on this thread, without inserting every phrase again. */
-  static from(data: PhraseTrieData): PhraseTrie {
-    const trie = new PhraseTrie();
-    trie.#slots = data.slots;
-    trie.#capacity = data.capacity;
-    trie.#edges = data.edges;
-    trie.#nodes = data.nodes;
-    trie.#phrases = data.phrases;
-    trie.#hasChildren = data.hasChildren;
-    trie.#childStart = data.childStart;
-    trie.#childTokens = data.childTokens;
-    trie.#endHead = data.endHead;
-    trie.#endNext = data.endNext;
-    return trie;
-  }
-
-  /** Bytes held by the trie's arrays. */
-  get byteLength(): number {
-    return (
-      this.#slots.byteLength +
-      this.#hasChildren.byteLength +
-      this.#endHead.byteLength +
-      this.#endNext.byteLength +
-      this.#childStart.byteLength +
-      this.#childTokens.byteLength
-    );
   }
 
   #addEdge(node: number, token: number): number {
