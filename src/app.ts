@@ -16,6 +16,8 @@ import { sessionRoutes } from './http/sessions.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
+import type { RoutingTable } from './routing/routing-table.js';
+import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
 import { registrationPolicy } from './registration.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
@@ -43,6 +45,13 @@ export interface AppDeps {
   readonly logger?: boolean | Record<string, unknown>;
   /** How often to look for registry changes made by other processes. */
   readonly watchIntervalMs?: number;
+  /**
+   * Builds routing tables after registry changes (closed with the app). Default: inline on the
+   * main thread, which suits small registries and tests; `serve` passes a WorkerTableBuilder.
+   */
+  readonly tableBuilder?: TableBuilder;
+  /** A first build already started with `tableBuilder` (serve starts it before building the app). */
+  readonly initialTable?: Promise<RoutingTable>;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -98,11 +107,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', async () => stopKeyWatch());
   registerAuth(app, { apiKeys, adminKey: config.adminKey });
 
-  const handler = new TextHandler(store.targets.snapshot(), {
+  const match = { fuzzy: config.matchFuzzy, minScore: config.matchMinScore };
+  const inline = inlineTableBuilder(() => store.targets.snapshot(), match);
+  const builder = deps.tableBuilder ?? inline;
+  let table: RoutingTable;
+  try {
+    table = await (deps.initialTable ?? builder.build());
+  } catch (err) {
+    // Without a first table nothing can route: build it here rather than refuse to start.
+    app.log.error({ err }, 'routing table build failed; building it on the main thread');
+    table = await inline.build();
+  }
+  const handler = new TextHandler(table, builder, {
     sessionTimeoutS: config.sessionTimeoutS,
     cancelPhrases: config.cancelPhrases,
     stripTrigger: config.forwardStripTrigger,
-    match: { fuzzy: config.matchFuzzy, minScore: config.matchMinScore },
+    match,
     clock,
     forwarder,
     targetLimits: {
@@ -110,10 +130,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       breakerFailures: config.breakerFailures,
       breakerCooldownS: config.breakerCooldownS,
     },
+    onBuildError: (err) =>
+      app.log.error({ err }, 'routing table rebuild failed; the previous table keeps routing'),
   });
-  const reload = () => handler.invalidate(() => store.targets.snapshot());
+  const reload = () => handler.registryChanged();
   const stopLocal = store.targets.onChange(reload);
-  const stopExternal = store.watchExternalChanges(reload, deps.watchIntervalMs);
+  const stopExternal = store.watchExternalChanges(() => {
+    // Targets another writer changed (the Python service, the sqlite3 shell) are re-indexed now
+    // rather than by the next registration; usually one read that finds nothing to do.
+    try {
+      store.targets.repairPhraseIndex();
+    } catch (err) {
+      app.log.warn({ err }, 'could not re-index phrases changed by another writer; will retry');
+    }
+    reload();
+  }, deps.watchIntervalMs);
 
   await app.register(healthRoutes, { version: VERSION });
   await app.register(targetRoutes, {
@@ -128,6 +159,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', async () => {
     stopLocal();
     stopExternal();
+    await handler.close();
     if (!deps.forwarder) await forwarder.close();
   });
   return app;

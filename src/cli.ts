@@ -8,7 +8,9 @@
  * build's big buffers go back to the system (bench/NOTES.md has what each bought, and what was
  * tried and dropped). `npm start` uses the same settings; a test keeps the two in step.
  */
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
@@ -17,6 +19,7 @@ import { addKey, listKeys, revokeKey } from './cli/keys.js';
 import { route } from './cli/route.js';
 import { assertWritableDbLocation } from './cli/db-location.js';
 import { exitQuietlyWhenStdoutCloses, processOutput as io } from './cli/output.js';
+import { startRouting } from './cli/start-routing.js';
 import { catchStopSignals } from './cli/stop-signals.js';
 import { loadConfig, type Config } from './config.js';
 import { EchonetError } from './errors.js';
@@ -65,6 +68,15 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * The routing-table worker, bundled beside this file (dist/table-worker.mjs next to
+ * dist/echonet.mjs or dist/cli.js); run from sources (tsx) there is none, and tables build inline.
+ */
+function tableWorkerUrl(): URL | undefined {
+  const url = new URL('./table-worker.mjs', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
 export function buildCli(): Command {
   const program = new Command('echonet')
     .description('Route speech-to-text transcripts to AI assistants by wake phrase')
@@ -79,9 +91,12 @@ export function buildCli(): Command {
       // First of all, so that a stop at any moment of start-up is a clean one.
       const signals = catchStopSignals();
       const config = configFor(opts);
+      assertWritableDbLocation(config.dbPath);
+      // The first routing table starts building in a worker before the server's modules load.
+      const routing = startRouting(config, tableWorkerUrl());
       // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
       const { serve } = await import('./cli/serve.js');
-      await serve(config, signals);
+      await serve(config, signals, { routing });
     });
 
   program

@@ -93,3 +93,18 @@ export class BackupFormatError extends EchonetError {
   override readonly code = 'BACKUP_FORMAT';
   override readonly statusCode = 400;
 }
+
+/**
+ * A registry change was saved but the routing table could not be rebuilt with it (the build failed);
+ * routing still uses the previous table until the next change builds one.
+ */
+export class RoutingTableStale extends EchonetError {
+  override readonly code = 'ROUTING_TABLE_STALE';
+  override readonly statusCode = 503;
+  constructor(reason: string) {
+    super(
+      `saved, but the routing table could not be rebuilt (${reason}); routing uses the previous ` +
+        'registry until the next change',
+    );
+  }
+}

@@ -6,6 +6,7 @@ import {
   EchonetError,
   Forbidden,
   PhraseConflict,
+  RoutingTableStale,
   SchemaTooNew,
   StorageError,
   TargetNotFound,
@@ -25,6 +26,7 @@ describe('error classes', () => {
     [new ConfigError('bad'), 'CONFIG', 500],
     [new StorageError('bad'), 'STORAGE', 500],
     [new SchemaTooNew(9, 4), 'SCHEMA_TOO_NEW', 500],
+    [new RoutingTableStale('worker exited'), 'ROUTING_TABLE_STALE', 503],
   ])('%s has a stable code and status', (err, code, status) => {
     expect(err).toBeInstanceOf(EchonetError);
     expect(err).toBeInstanceOf(Error);

@@ -4,32 +4,45 @@ import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
-import { openStore, type Store } from '../store/store.js';
+import { type Store } from '../store/store.js';
 import { assertWritableDbLocation } from './db-location.js';
 import { upgradeSummary } from './migrate.js';
+import { startRouting, type StartedRouting } from './start-routing.js';
 import type { StopSignals } from './stop-signals.js';
+
+export interface ServeOptions {
+  /** The registry opened and the first table build started (cli.ts starts it early). */
+  readonly routing?: StartedRouting;
+}
 
 /**
  * Opens the database, builds the app and listens, unless a stop signal arrives first (`signals`
  * are caught before this starts, so a stop during start-up ends the same clean way as later).
  */
-export async function serve(config: Config, signals: StopSignals): Promise<void> {
-  assertWritableDbLocation(config.dbPath);
-  const store = openStore(config.dbPath);
+export async function serve(
+  config: Config,
+  signals: StopSignals,
+  options: ServeOptions = {},
+): Promise<void> {
+  if (!options.routing) assertWritableDbLocation(config.dbPath);
+  const routing = options.routing ?? startRouting(config);
+  const { store, tableBuilder, initialTable } = routing;
   let app: FastifyInstance | undefined;
   try {
     if (usesGeneratedApiKey(config)) {
       const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
       if (created) announceGeneratedKey(value, config.dbPath);
     }
-    app = await buildApp(config, { store });
+    app = await buildApp(config, { store, tableBuilder, initialTable });
+    const log = app.log;
+    routing.reportBuilds?.((timing) => log.info(timing, 'routing table built in the worker'));
     logUpgrade(app.log, store);
     if (signals.received === undefined) {
       app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
       await app.listen({ host: config.host, port: config.port });
     }
   } catch (err) {
-    await app?.close();
+    await (app ? app.close() : tableBuilder?.close());
     store.close();
     throw listenError(err, config) ?? err;
   }

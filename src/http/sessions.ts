@@ -18,8 +18,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ handler: TextHandler }> 
       },
     },
     async () => {
-      // A registry change not applied yet may have ended some of them.
-      handler.sync();
+      // A registry change whose table is not live yet may end some of them.
+      await handler.current().catch(() => {});
       return { ok: true, sessions: sessions.list().map((s) => sessions.view(s)) };
     },
   );

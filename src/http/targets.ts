@@ -67,7 +67,9 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     async (request) => {
       const target = validateRegistration(request.body, 'body', opts.policy);
       targets.upsert(target);
-      health.reset(target.name);
+      // Read-your-writes: answered once the target routes. Health is kept when the address is the
+      // same (its in-flight forwards still count against the cap), reset by the swap otherwise.
+      await handler.current();
       request.log.info(
         { target: target.name, phrases: target.phrases.length },
         'target registered',
@@ -89,8 +91,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       },
     },
     async () => {
-      // Health is forgotten for targets a pending registry change removed or moved.
-      handler.sync();
+      // Health is forgotten for targets a registry change removed or moved once its table is live.
+      await handler.current().catch(() => {});
       return {
         ok: true,
         targets: targets.all().map((t) => ({ ...targetView(t), health: health.view(t.name) })),
@@ -111,6 +113,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       const name = request.params.name.toLowerCase();
       if (!targets.delete(name)) throw new TargetNotFound(request.params.name);
       const ended = sessions.endWhere((s) => s.target === name);
+      // Answered once the target no longer routes.
+      await handler.current();
       request.log.info({ target: name, sessionsEnded: ended }, 'target deleted');
       return { ok: true, deleted: name };
     },

@@ -120,6 +120,8 @@ export class PostingsBuilder {
   }
 }
 
+const EMPTY = new Uint32Array(0);
+
 /** Bits needed to write `n`. */
 function bitsFor(n: number): number {
   return n === 0 ? 0 : 32 - Math.clz32(n);
@@ -141,15 +143,28 @@ function bitsFor(n: number): number {
  *
  * Values must be below 2^28.
  */
+/** A built Postings table as plain data, to post to another thread (see `Postings.from`). */
+export interface PostingsData {
+  readonly dir: Uint32Array;
+  readonly entries: Uint32Array;
+  readonly shift: number;
+  readonly valueMask: number;
+  readonly fpShift: number;
+  readonly fpMask: number;
+  readonly filter: Int32Array | null;
+  readonly blockShift: number;
+}
+
 export class Postings {
-  readonly #dir: Uint32Array;
-  readonly #entries: Uint32Array;
-  readonly #shift: number;
-  readonly #valueMask: number;
-  readonly #fpShift: number;
-  readonly #fpMask: number;
-  readonly #filter: Int32Array | null;
-  readonly #blockShift: number;
+  // Not readonly only so that `from` can fill a table in without building it.
+  #dir: Uint32Array;
+  #entries: Uint32Array;
+  #shift: number;
+  #valueMask: number;
+  #fpShift: number;
+  #fpMask: number;
+  #filter: Int32Array | null;
+  #blockShift: number;
 
   constructor(hashes: Uint32Array, values: Uint32Array, filter = true) {
     const total = hashes.length;
@@ -197,6 +212,34 @@ export class Postings {
       }
       this.#filter = bloom;
     }
+  }
+
+  /** The table's arrays themselves (not copies): post them with their buffers transferred. */
+  toData(): PostingsData {
+    return {
+      dir: this.#dir,
+      entries: this.#entries,
+      shift: this.#shift,
+      valueMask: this.#valueMask,
+      fpShift: this.#fpShift,
+      fpMask: this.#fpMask,
+      filter: this.#filter,
+      blockShift: this.#blockShift,
+    };
+  }
+
+  /** The table `toData` gave, on this thread, without building it again. */
+  static from(data: PostingsData): Postings {
+    const table = new Postings(EMPTY, EMPTY, false);
+    table.#dir = data.dir;
+    table.#entries = data.entries;
+    table.#shift = data.shift;
+    table.#valueMask = data.valueMask;
+    table.#fpShift = data.fpShift;
+    table.#fpMask = data.fpMask;
+    table.#filter = data.filter;
+    table.#blockShift = data.blockShift;
+    return table;
   }
 
   /**

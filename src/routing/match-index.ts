@@ -28,7 +28,8 @@ import {
   mix,
   PostingsBuilder,
   stringHash,
-  type Postings,
+  Postings,
+  type PostingsData,
 } from './match-hash.js';
 import {
   editReach,
@@ -40,7 +41,7 @@ import {
   MIN_FUZZY_LENGTH,
   type TokenFit,
 } from './match-rules.js';
-import { PackedStrings } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 import { computeSoundCodes, soundCodes } from './phonetic.js';
 
 /** One way the phrase trie may advance from a transcript position. */
@@ -148,6 +149,23 @@ interface Tables {
   readonly pairSounds: Uint32Array;
 }
 
+/**
+ * A built index as plain data and typed arrays, to post to another thread (see
+ * `CandidateIndex.from`). The lookup caches are not part of it: each thread fills its own.
+ */
+export interface CandidateIndexData {
+  readonly fuzzy: boolean;
+  readonly words: PackedStringsData;
+  readonly pairWords: Uint32Array;
+  readonly records: Uint32Array;
+  readonly weights: Uint16Array;
+  readonly spellings: PostingsData;
+  readonly sounds: PostingsData | null;
+  readonly joined: PostingsData | null;
+  readonly joinedSounds: PostingsData | null;
+  readonly pairSounds: Uint32Array;
+}
+
 const NO_CANDIDATES: Candidate[] = [];
 const NO_CODES: readonly number[] = [];
 
@@ -161,12 +179,12 @@ export class CandidateIndex {
   #pairKeys: Map<number, number> | null = new Map();
   #pairs: number[] = [];
   /** Phrase tokens of pair p are words `pairWords[2p]`, `pairWords[2p + 1]`. */
-  #pairWords = new Uint32Array(0);
+  #pairWords: Uint32Array = new Uint32Array(0);
   #tables: Tables | null = null;
   #fuzzy = false;
-  #records = new Uint32Array(0);
+  #records: Uint32Array = new Uint32Array(0);
   /** Score weight of each word (see `scoreWeight`). */
-  #weights = new Uint16Array(0);
+  #weights: Uint16Array = new Uint16Array(0);
   // Generation stamps dedupe candidates without allocating a Set per lookup.
   #seenPair = new Uint32Array(0);
   #generation = 0;
@@ -210,6 +228,45 @@ export class CandidateIndex {
     return this.#weights[id]!;
   }
 
+  /** The built index's arrays themselves (not copies): post them with their buffers transferred. */
+  toData(): CandidateIndexData {
+    const t = this.#tables;
+    if (!t) throw new Error('the candidate index is not built yet');
+    return {
+      fuzzy: this.#fuzzy,
+      words: this.#words.toData(),
+      pairWords: this.#pairWords,
+      records: this.#records,
+      weights: this.#weights,
+      spellings: t.spellings.toData(),
+      sounds: t.sounds?.toData() ?? null,
+      joined: t.joined?.toData() ?? null,
+      joinedSounds: t.joinedSounds?.toData() ?? null,
+      pairSounds: t.pairSounds,
+    };
+  }
+
+  /** The index `toData` gave, on this thread, without building it again. */
+  static from(data: CandidateIndexData): CandidateIndex {
+    const index = new CandidateIndex();
+    index.#tables = {
+      spellings: Postings.from(data.spellings),
+      sounds: data.sounds && Postings.from(data.sounds),
+      joined: data.joined && Postings.from(data.joined),
+      joinedSounds: data.joinedSounds && Postings.from(data.joinedSounds),
+      pairSounds: data.pairSounds,
+    };
+    index.#fuzzy = data.fuzzy;
+    index.#words = PackedStrings.from(data.words);
+    index.#pairWords = data.pairWords;
+    index.#records = data.records;
+    index.#weights = data.weights;
+    index.#seenPair = new Uint32Array(data.pairWords.length / 2);
+    index.#ids = null;
+    index.#pairKeys = null;
+    return index;
+  }
+
   /**
    * Builds the tables, with (`fuzzy`) or without the fuzzy ones. Once, after every phrase.
    *
@@ -236,15 +293,10 @@ export class CandidateIndex {
       if (reach > 0) spellingCount += word.length;
       soundCount += codes.length * (2 * soundSlack(reach) + 1);
     }
-    const order = Array.from({ length: count }, (_, id) => id);
-    if (fuzzy) {
-      // Words without sound codes (exact-only ones) last; ties keep their first-seen order.
-      const key = (id: number) => soundsOf[id * 2] || 2 ** 32;
-      order.sort((a, b) => key(a) - key(b) || interned[a]!.length - interned[b]!.length || a - b);
-    }
+    const order = fuzzy ? bySoundThenLength(soundsOf, interned) : identity(count);
     const remap = new Uint32Array(count);
     for (let id = 0; id < count; id++) remap[order[id]!] = id;
-    const words = order.map((old) => interned[old]!);
+    const words = Array.from(order, (old) => interned[old]!);
 
     const spellings = new PostingsBuilder(spellingCount);
     const sounds = new PostingsBuilder(soundCount);
@@ -609,6 +661,39 @@ export class CandidateIndex {
     }
     return this.#generation;
   }
+}
+
+/**
+ * Word ids ordered by first sound code, then length, then id: words without sound codes (exact-only
+ * ones) last. The order only decides which words sit side by side in memory, never a result. Sorted
+ * as 64-bit keys (code, length, id) natively, not with a comparator: at 100 000 words that is a
+ * tenth of the time.
+ */
+function bySoundThenLength(soundsOf: Uint32Array, words: readonly string[]): Uint32Array {
+  const count = words.length;
+  if (count >= 2 ** 24) {
+    const key = (id: number) => soundsOf[id * 2] || 2 ** 32;
+    const order = Array.from({ length: count }, (_, id) => id);
+    order.sort((a, b) => key(a) - key(b) || words[a]!.length - words[b]!.length || a - b);
+    return Uint32Array.from(order);
+  }
+  const keys = new BigUint64Array(count);
+  // Little-endian halves of each key: low word (length << 24 | id), high word the code.
+  const halves = new Uint32Array(keys.buffer);
+  for (let id = 0; id < count; id++) {
+    halves[id * 2] = ((Math.min(words[id]!.length, 255) << 24) | id) >>> 0;
+    halves[id * 2 + 1] = soundsOf[id * 2] || 0xffffffff;
+  }
+  keys.sort();
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = halves[i * 2]! & 0xffffff;
+  return order;
+}
+
+function identity(count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order;
 }
 
 function fitCandidate(

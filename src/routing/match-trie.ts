@@ -14,22 +14,36 @@ const TOKEN = 1;
 const CHILD = 2;
 const SLOT = 3;
 
+/** A compacted trie as plain data, to post to another thread (see `PhraseTrie.from`). */
+export interface PhraseTrieData {
+  readonly slots: Int32Array;
+  readonly capacity: number;
+  readonly edges: number;
+  readonly nodes: number;
+  readonly phrases: number;
+  readonly hasChildren: Uint8Array;
+  readonly childStart: Uint32Array;
+  readonly childTokens: Int32Array;
+  readonly endHead: Int32Array;
+  readonly endNext: Int32Array;
+}
+
 export class PhraseTrie {
   /** Edge slots (parent, token, child); parent -1 marks an empty slot. */
-  #slots = new Int32Array(1024 * SLOT).fill(-1);
+  #slots: Int32Array = new Int32Array(1024 * SLOT).fill(-1);
   #capacity = 1024;
   #edges = 0;
   #nodes = 1;
   /** One more than the largest phrase id inserted. */
   #phrases = 0;
-  #hasChildren = new Uint8Array(1024);
+  #hasChildren: Uint8Array = new Uint8Array(1024);
   /** After `compact`: node n's children's tokens are childTokens[childStart[n] .. childStart[n+1]). */
-  #childStart = new Uint32Array(0);
-  #childTokens = new Int32Array(0);
+  #childStart: Uint32Array = new Uint32Array(0);
+  #childTokens: Int32Array = new Int32Array(0);
   /** First phrase id ending at each node, or -1. */
-  #endHead = new Int32Array(1024).fill(-1);
+  #endHead: Int32Array = new Int32Array(1024).fill(-1);
   /** The next phrase id ending at the same node, or -1, by phrase id. */
-  #endNext = new Int32Array(1024).fill(-1);
+  #endNext: Int32Array = new Int32Array(1024).fill(-1);
 
   /** The child of `node` along `token`, or -1. */
   child(node: number, token: number): number {
@@ -68,13 +82,46 @@ export class PhraseTrie {
     return this.#endNext[phrase]!;
   }
 
+  /** The trie's arrays themselves (not copies), after `compact`: post them transferred. */
+  toData(): PhraseTrieData {
+    return {
+      slots: this.#slots,
+      capacity: this.#capacity,
+      edges: this.#edges,
+      nodes: this.#nodes,
+      phrases: this.#phrases,
+      hasChildren: this.#hasChildren,
+      childStart: this.#childStart,
+      childTokens: this.#childTokens,
+      endHead: this.#endHead,
+      endNext: this.#endNext,
+    };
+  }
+
+  /** The trie `toData` gave, on this thread, without inserting every phrase again. */
+  static from(data: PhraseTrieData): PhraseTrie {
+    const trie = new PhraseTrie();
+    trie.#slots = data.slots;
+    trie.#capacity = data.capacity;
+    trie.#edges = data.edges;
+    trie.#nodes = data.nodes;
+    trie.#phrases = data.phrases;
+    trie.#hasChildren = data.hasChildren;
+    trie.#childStart = data.childStart;
+    trie.#childTokens = data.childTokens;
+    trie.#endHead = data.endHead;
+    trie.#endNext = data.endNext;
+    return trie;
+  }
+
   /**
    * Adds a path of token ids and records that phrase `phrase` ends there. Phrases ending at one node
    * are listed in the order they were inserted.
    */
-  insert(tokens: readonly number[], phrase: number): void {
+  insert(tokens: ArrayLike<number>, phrase: number): void {
     let node = ROOT;
-    for (const token of tokens) {
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
       let next = this.child(node, token);
       if (next === -1) next = this.#addEdge(node, token);
       node = next;

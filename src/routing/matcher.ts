@@ -8,10 +8,11 @@
  * Ranking (deterministic, independent of registration order): earliest start, then exact over
  * fuzzy, then the longer phrase, then the higher score, then phrase text and target.
  */
-import { CandidateIndex, type Candidate } from './match-index.js';
-import { PhraseTrie, ROOT } from './match-trie.js';
+import { MessageChannel } from 'node:worker_threads';
+import { CandidateIndex, type Candidate, type CandidateIndexData } from './match-index.js';
+import { PhraseTrie, ROOT, type PhraseTrieData } from './match-trie.js';
 import { normalizePhrase, type Utterance } from './normalize.js';
-import { PackedStrings } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 
 export interface PhraseOwner {
   readonly phrase: string;
@@ -55,6 +56,29 @@ export interface PhraseMatcher {
 }
 
 /**
+ * A compiled matcher as plain data and typed arrays, which is all that crosses between threads: the
+ * routing-table worker builds one and posts it with the arrays' buffers transferred, and the main
+ * thread rebuilds the objects around those arrays (`CompiledMatcher.from`) in a millisecond or two
+ * instead of compiling again. Lookup caches and the search scratch never cross; each thread's
+ * matcher makes its own.
+ */
+export interface MatcherData {
+  readonly size: number;
+  readonly minScore: number;
+  readonly trie: PhraseTrieData;
+  readonly index: CandidateIndexData;
+  readonly table: PhraseTableData;
+}
+
+interface PhraseTableData {
+  readonly phrases: PackedStringsData;
+  readonly targetOf: Uint32Array;
+  readonly targetNames: readonly string[];
+  readonly tokenCounts: Uint32Array;
+  readonly normLengths: Uint32Array;
+}
+
+/**
  * The registered phrases, struct-of-arrays: at 100 000 phrases an object per phrase (with its
  * normalised text) costs more than the whole fuzzy index. Phrase texts are packed (a match decodes
  * one); the normalised text is only needed to break exact ties, so it is recomputed then.
@@ -65,15 +89,36 @@ class PhraseTable {
   #phrases = new PackedStrings([]);
   /** Each phrase's target, as an index into `#targetNames` (a few thousand names, not 100 000). */
   readonly #targetOf: Uint32Array;
-  readonly #targetNames: string[] = [];
+  readonly #targetNames: string[];
   readonly #targetIds = new Map<string, number>();
   readonly tokenCounts: Uint32Array;
   readonly normLengths: Uint32Array;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, sealed?: PhraseTableData) {
+    if (sealed) {
+      this.#pending = null;
+      this.#phrases = PackedStrings.from(sealed.phrases);
+      this.#targetOf = sealed.targetOf;
+      this.#targetNames = [...sealed.targetNames];
+      this.tokenCounts = sealed.tokenCounts;
+      this.normLengths = sealed.normLengths;
+      return;
+    }
     this.#targetOf = new Uint32Array(capacity);
+    this.#targetNames = [];
     this.tokenCounts = new Uint32Array(capacity);
     this.normLengths = new Uint32Array(capacity);
+  }
+
+  /** A sealed table's arrays themselves (not copies), for `MatcherData`. */
+  toData(): PhraseTableData {
+    return {
+      phrases: this.#phrases.toData(),
+      targetOf: this.#targetOf,
+      targetNames: this.#targetNames,
+      tokenCounts: this.tokenCounts,
+      normLengths: this.normLengths,
+    };
   }
 
   add(phrase: string, target: string, norm: string, tokenCount: number): number {
@@ -135,37 +180,132 @@ const SCORE_EPSILON = 1e-9;
 export function compileMatcher(
   phrases: readonly PhraseOwner[],
   options: MatchOptions = DEFAULT_MATCH_OPTIONS,
-): PhraseMatcher {
+): CompiledMatcher {
   const index = new CandidateIndex();
   const trie = new PhraseTrie();
   const table = new PhraseTable(phrases.length);
-  const tokenIds: number[][] = [];
+  // Every phrase's word ids in one array (phrase p is ids[starts[p] .. starts[p + 1])), not an
+  // array per phrase: 100 000 small arrays are garbage the build then has to collect.
+  let ids = new Uint32Array(phrases.length * 3 + 16);
+  const starts = new Uint32Array(phrases.length + 1);
+  let used = 0;
+  let added = 0;
   for (const { phrase, target } of phrases) {
     const norm = normalizePhrase(phrase);
     if (norm === '') continue;
     const words = norm.split(' ');
-    const ids = words.map((w) => index.intern(w));
-    for (let k = 1; k < ids.length; k++) index.addAdjacent(ids[k - 1]!, ids[k]!);
+    if (used + words.length > ids.length) {
+      const grown = new Uint32Array((used + words.length) * 2);
+      grown.set(ids);
+      ids = grown;
+    }
+    for (let k = 0; k < words.length; k++) {
+      ids[used + k] = index.intern(words[k]!);
+      if (k > 0) index.addAdjacent(ids[used + k - 1]!, ids[used + k]!);
+    }
+    starts[added++] = used;
+    used += words.length;
     table.add(phrase, target, norm, words.length);
-    tokenIds.push(ids);
   }
+  starts[added] = used;
   // The index numbers its words afresh once it has seen them all (see `CandidateIndex.build`).
   const remap = index.build(options.fuzzy);
-  tokenIds.forEach((ids, phrase) =>
-    trie.insert(
-      ids.map((id) => remap[id]!),
-      phrase,
-    ),
-  );
+  for (let i = 0; i < used; i++) ids[i] = remap[ids[i]!]!;
+  for (let p = 0; p < added; p++) trie.insert(ids.subarray(starts[p], starts[p + 1]), p);
   trie.compact();
   table.seal();
+  return new CompiledMatcher(phrases.length, options.minScore, trie, index, table);
+}
 
-  // One search reused for every utterance (find is synchronous), so a lookup allocates little.
-  const search = new Search(trie, index, table, options.minScore);
-  return {
-    size: phrases.length,
-    find: (utterance) => findBest(utterance, search, table),
+export class CompiledMatcher implements PhraseMatcher {
+  readonly size: number;
+  readonly #minScore: number;
+  readonly #trie: PhraseTrie;
+  readonly #index: CandidateIndex;
+  readonly #table: PhraseTable;
+  /**
+   * One search per matcher, reused for every utterance so a lookup allocates little. Safe because
+   * `find` is synchronous and a matcher lives on one thread; another thread gets its own matcher
+   * (and search) through `toData` / `from`.
+   */
+  readonly #search: Search;
+  #released = false;
+
+  constructor(
+    size: number,
+    minScore: number,
+    trie: PhraseTrie,
+    index: CandidateIndex,
+    table: PhraseTable,
+  ) {
+    this.size = size;
+    this.#minScore = minScore;
+    this.#trie = trie;
+    this.#index = index;
+    this.#table = table;
+    this.#search = new Search(trie, index, table, minScore);
+  }
+
+  find(utterance: Utterance): Match | null {
+    if (this.#released) throw new Error('this phrase matcher was released');
+    return findBest(utterance, this.#search, this.#table);
+  }
+
+  /**
+   * Frees the matcher's arrays now rather than at the next garbage collection. Once a table is
+   * swapped out nothing on this thread allocates enough to trigger one soon, so without this each
+   * replaced 100 000-phrase table (about 18 MB outside the JS heap) would stay resident until V8's
+   * external-memory limit forced a collection. The arrays are moved into a message that is never
+   * delivered (both ports closed), which drops them. `find` throws afterwards.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const { port1, port2 } = new MessageChannel();
+    port1.postMessage(null, transferList(this.toData()));
+    port1.close();
+    port2.close();
+  }
+
+  /**
+   * The matcher as data whose arrays are this matcher's own: post it with `transferList` and do
+   * not use this matcher afterwards (its buffers are then detached).
+   */
+  toData(): MatcherData {
+    return {
+      size: this.size,
+      minScore: this.#minScore,
+      trie: this.#trie.toData(),
+      index: this.#index.toData(),
+      table: this.#table.toData(),
+    };
+  }
+
+  /** The matcher `toData` gave, rebuilt around the same arrays (no compiling). */
+  static from(data: MatcherData): CompiledMatcher {
+    return new CompiledMatcher(
+      data.size,
+      data.minScore,
+      PhraseTrie.from(data.trie),
+      CandidateIndex.from(data.index),
+      new PhraseTable(0, data.table),
+    );
+  }
+}
+
+/** Every ArrayBuffer under `value` (typed arrays in plain objects), for a postMessage transfer list. */
+export function transferList(value: unknown): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) buffers.add(v.buffer);
+      return;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) visit(child);
   };
+  visit(value);
+  return [...buffers];
 }
 
 function findBest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {

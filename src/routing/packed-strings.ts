@@ -5,14 +5,20 @@
  * collector then neither marks nor has to grow for. One byte a character when every character is
  * Latin-1 (U+0000–U+00FF), as transcripts and names almost always are; two otherwise.
  */
+/** A PackedStrings as plain typed arrays, to post to another thread (see `PackedStrings.from`). */
+export interface PackedStringsData {
+  readonly units: Uint8Array | Uint16Array;
+  readonly starts: Uint32Array;
+}
+
 export class PackedStrings {
   /** Latin-1 bytes, or UTF-16 code units (little-endian) when any character is above U+00FF. */
-  readonly #bytes: Buffer;
+  #bytes: Buffer;
   /** The same memory as code units, for comparing without decoding. */
-  readonly #units: Uint8Array | Uint16Array;
-  readonly #encoding: 'latin1' | 'utf16le';
+  #units: Uint8Array | Uint16Array;
+  #encoding: 'latin1' | 'utf16le';
   /** String i is units [starts[i], starts[i + 1]). */
-  readonly #starts: Uint32Array;
+  #starts: Uint32Array;
 
   constructor(strings: readonly string[]) {
     let total = 0;
@@ -31,6 +37,21 @@ export class PackedStrings {
       for (let k = 0; k < s.length; k++) this.#units[at++] = s.charCodeAt(k);
     }
     this.#starts[strings.length] = at;
+  }
+
+  /** The packed arrays themselves (not copies): post them with their buffers transferred. */
+  toData(): PackedStringsData {
+    return { units: this.#units, starts: this.#starts };
+  }
+
+  /** The strings `toData` gave, on this thread, without re-packing them. */
+  static from(data: PackedStringsData): PackedStrings {
+    const packed = new PackedStrings([]);
+    packed.#units = data.units;
+    packed.#starts = data.starts;
+    packed.#encoding = data.units instanceof Uint16Array ? 'utf16le' : 'latin1';
+    packed.#bytes = Buffer.from(data.units.buffer, data.units.byteOffset, data.units.byteLength);
+    return packed;
   }
 
   get size(): number {

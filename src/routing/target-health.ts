@@ -6,7 +6,9 @@
  * Breaker: after `breakerFailures` consecutive failures the target is skipped (`target_unavailable`)
  * for `cooldownMs`; then one probe forward is let through (half-open). Its success closes the
  * breaker, its failure opens it for another cool-down. Any success resets the count.
- * Health is keyed by target name and starts afresh when the target registers again.
+ * Health is keyed by target name. A target registered again at the same address keeps it (its
+ * forwards in flight still count against the cap); at another address, or once deleted, it starts
+ * afresh (text-handler.ts, when the new routing table is swapped in).
  */
 import type { Clock } from '../clock.js';
 
@@ -128,7 +130,7 @@ export class TargetHealth {
     };
   }
 
-  /** Forgets `target`'s history (it registered again, perhaps at a new address). */
+  /** Forgets `target`'s history (it registered again at a new address). */
   reset(target: string): void {
     this.#entries.delete(target);
   }

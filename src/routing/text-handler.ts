@@ -8,15 +8,12 @@ import type { Clock } from '../clock.js';
 import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
+import { LiveTable } from './live-table.js';
 import { prepareUtterance } from './normalize.js';
 import { decide, type Decision, type Mode, type RouterRules } from './router.js';
-import {
-  buildRoutingTable,
-  compileCancelMatcher,
-  type RouteTarget,
-  type RoutingTable,
-} from './routing-table.js';
+import { compileCancelMatcher, type RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionView } from './sessions.js';
+import type { TableBuilder } from './table-builder.js';
 
 export interface TextInput {
   readonly source_id: string;
@@ -73,19 +70,23 @@ export class TextHandler {
   readonly health: TargetHealth;
   readonly #options: TextHandlerOptions;
   readonly #cancel;
-  #table: RoutingTable;
-  /** What `decide` needs of the current table; rebuilt with it, not per utterance. */
+  readonly #live: LiveTable;
+  /** What `decide` needs of the current table; replaced with it, not rebuilt per utterance. */
   #rules: RouterRules;
-  /** Set when the registry changed and the table has not been rebuilt yet. */
-  #pendingTargets: (() => readonly RouteTarget[]) | undefined;
-  #rebuildScheduled = false;
 
-  constructor(targets: readonly RouteTarget[], options: TextHandlerOptions) {
+  /**
+   * `table`: the registry as compiled at start-up; `builder` builds the next ones (live-table.ts).
+   * `onBuildError` hears of a failed rebuild (the old table keeps serving).
+   */
+  constructor(
+    table: RoutingTable,
+    builder: TableBuilder,
+    options: TextHandlerOptions & { readonly onBuildError?: (err: Error) => void },
+  ) {
     this.#options = options;
     this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
     this.#cancel = compileCancelMatcher(options.cancelPhrases);
-    this.#table = buildRoutingTable(targets, options.match);
-    this.#rules = this.#rulesFor(this.#table);
+    this.#rules = this.#rulesFor(table);
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
     this.health = new TargetHealth({
       maxInflight: limits.maxInflight,
@@ -93,57 +94,60 @@ export class TextHandler {
       cooldownMs: limits.breakerCooldownS * 1000,
       clock: options.clock,
     });
-  }
-
-  /**
-   * Notes that the registry changed. The table is rebuilt once, soon after (a burst of
-   * registrations costs one rebuild, not one each), or right away if an utterance comes first.
-   */
-  invalidate(loadTargets: () => readonly RouteTarget[]): void {
-    this.#pendingTargets = loadTargets;
-    if (this.#rebuildScheduled) return;
-    this.#rebuildScheduled = true;
-    setImmediate(() => {
-      this.#rebuildScheduled = false;
-      this.sync();
+    this.#live = new LiveTable(table, {
+      builder,
+      onSwap: (previous, next) => this.#swapped(previous, next),
+      onError: options.onBuildError ?? (() => {}),
     });
   }
 
-  /** Applies a pending registry change, if any. */
-  sync(): void {
-    const load = this.#pendingTargets;
-    if (load === undefined) return;
-    this.#pendingTargets = undefined;
-    this.reload(load());
+  /** The routing table in use. */
+  get table(): RoutingTable {
+    return this.#live.table;
+  }
+
+  /** Notes that the registry changed; a new table follows (see live-table.ts). */
+  registryChanged(): void {
+    this.#live.changed();
   }
 
   /**
-   * Recompiles the routing table, ends sessions whose target is gone, and forgets the health of
-   * targets that are gone or now live at another address.
+   * Resolves once the table in use includes every registry change noted so far; rejects with
+   * `RoutingTableStale` when the rebuild that should have included them failed.
    */
-  reload(targets: readonly RouteTarget[]): void {
-    const previous = this.#table;
-    const table = buildRoutingTable(targets, this.#options.match);
-    this.#table = table;
+  current(): Promise<void> {
+    return this.#live.current();
+  }
+
+  /** Stops rebuilding (and any worker); the last table keeps answering. */
+  close(): Promise<void> {
+    return this.#live.close();
+  }
+
+  /**
+   * In the same synchronous step as the swap: ends sessions whose target is gone and forgets the
+   * health of targets that are gone or now live at another address. A target registered again at
+   * the same address keeps its health, breaker and in-flight count, so its cap still holds.
+   */
+  #swapped(previous: RoutingTable, table: RoutingTable): void {
     this.#rules = this.#rulesFor(table);
     this.sessions.endWhere((s) => !table.has(s.target));
-    this.health.retain(targets.map((t) => t.name));
-    for (const t of targets) {
-      if (previous.listenUrl(t.name) !== table.listenUrl(t.name)) this.health.reset(t.name);
+    this.health.retain(table.names());
+    for (const name of table.names()) {
+      const before = previous.listenUrl(name);
+      if (before !== undefined && before !== table.listenUrl(name)) this.health.reset(name);
     }
   }
 
   /** What the router would decide for `text`, without forwarding or touching sessions. */
   preview(text: string, sourceId?: string): Decision {
-    this.sync();
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
     return decide(prepareUtterance(text), live?.target ?? null, this.#rules);
   }
 
   async handle(input: TextInput): Promise<TextResult> {
     const { clock, forwarder } = this.#options;
-    this.sync();
-    const table = this.#table;
+    const table = this.#live.table;
     const room = input.room ?? null;
     const ts = input.ts ?? clock.now() / 1000;
     let live = this.sessions.live(input.source_id);

@@ -174,11 +174,18 @@ describe('health through the API', () => {
         consecutive_failures: 0,
       });
 
-      // Re-registering starts the target's health afresh.
+      // Re-registering at the same address keeps the target's health (its breaker stays open);
+      // at another address it starts afresh.
       target.behave({ kind: 'status', status: 503 });
       for (let i = 0; i < 3; i++) await text();
       expect((await healthOf())?.health).toMatchObject({ breaker: 'open' });
-      await register(t, 'jarvis', target.url, ['hey jarvis']);
+      await register(t, 'jarvis', target.url, ['hey jarvis', 'hi jarvis']);
+      expect((await healthOf())?.health).toMatchObject({
+        last_error: 'status_503',
+        consecutive_failures: 3,
+        breaker: 'open',
+      });
+      await register(t, 'jarvis', `${target.url}/v2`, ['hey jarvis']);
       expect((await healthOf())?.health).toMatchObject({
         last_ok_at: null,
         last_error: null,
@@ -261,6 +268,38 @@ describe('health through the API', () => {
       await t.close();
       await slow.close();
       await fast.close();
+    }
+  });
+
+  it('keeps the in-flight count when a target registers again at the same address (the cap holds)', async () => {
+    const slow = await startRecordingTarget();
+    slow.behave({ kind: 'hang' });
+    const t = await startTestApp({ ECHONET_TARGET_MAX_INFLIGHT: '2' });
+    try {
+      await register(t, 'slow', slow.url, ['hey slow']);
+      const send = (source: string) =>
+        t
+          .request({
+            method: 'POST',
+            url: '/text',
+            payload: { source_id: source, text: 'hey slow hi' },
+          })
+          .then((r) => r.json<{ forwarded: boolean; reason: string }>());
+      const hanging = [send('a'), send('b')];
+      await slow.waitFor(2);
+      // The same target, the same address, a phrase more: its two forwards are still in flight.
+      await register(t, 'slow', slow.url, ['hey slow', 'hi slow']);
+      expect(await send('c')).toMatchObject({ forwarded: false, reason: 'target_busy' });
+      expect(slow.received).toHaveLength(2);
+      const list = (await t.request({ method: 'GET', url: '/targets' })).json<{
+        targets: { name: string; health: { in_flight: number } }[];
+      }>();
+      expect(list.targets[0]?.health.in_flight).toBe(2);
+      // Both time out (ECHONET_HTTP_TIMEOUT_S=1 in tests) and free their slots.
+      await Promise.all(hanging);
+    } finally {
+      await t.close();
+      await slow.close();
     }
   });
 });
