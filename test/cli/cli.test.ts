@@ -49,7 +49,7 @@ describe('echonet migrate', () => {
     const first = await runCli(['migrate', '--migrate', '--db-path', db]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('applied v4');
-    expect(first.stdout).toContain(`now at version ${LATEST_VERSION}`);
+    expect(first.stdout).toContain(`from version 3 to ${LATEST_VERSION}`);
     const second = await runCli(['migrate', '--migrate', '--db-path', db]);
     expect(second.stdout).toContain(`already at version ${LATEST_VERSION}`);
     const status = await runCli(['migrate', '--db-path', db]);
