@@ -273,7 +273,8 @@ describe('health through the API', () => {
 
   it('keeps the in-flight count when a target registers again at the same address (the cap holds)', async () => {
     const slow = await startRecordingTarget();
-    slow.behave({ kind: 'hang' });
+    // Held until released, so the two forwards keep their slots across the re-registration.
+    slow.behave({ kind: 'hold' });
     const t = await startTestApp({ ECHONET_TARGET_MAX_INFLIGHT: '2' });
     try {
       await register(t, 'slow', slow.url, ['hey slow']);
@@ -295,8 +296,11 @@ describe('health through the API', () => {
         targets: { name: string; health: { in_flight: number } }[];
       }>();
       expect(list.targets[0]?.health.in_flight).toBe(2);
-      // Both time out (ECHONET_HTTP_TIMEOUT_S=1 in tests) and free their slots.
-      await Promise.all(hanging);
+      // Released, both are delivered and free their slots.
+      slow.behave({ kind: 'status', status: 200 });
+      slow.release();
+      for (const r of await Promise.all(hanging)) expect(r).toMatchObject({ forwarded: true });
+      expect(await send('d')).toMatchObject({ forwarded: true });
     } finally {
       await t.close();
       await slow.close();
