@@ -170,18 +170,29 @@ describe('concurrency', () => {
       expect(strip(served)).toEqual(strip(onFile));
 
       // The routing table agrees with the registry: every registered phrase routes to its owner,
-      // and the phrases of deleted targets route nowhere.
+      // and the phrases of deleted targets route nowhere. The table follows another process's
+      // write once the server has noticed it and rebuilt (in the worker), so wait for it.
       const registered = new Set(served.map((t) => t.name));
-      for (const word of WORDS) {
-        const res = await pool.request({
-          method: 'POST',
-          path: '/route/preview',
-          headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
-          body: JSON.stringify({ text: `hey ${word} are you there` }),
-        });
-        const preview = (await res.body.json()) as { routed_to: string | null };
-        expect(preview.routed_to, word).toBe(registered.has(word) ? word : null);
-      }
+      const misrouted = async () => {
+        const wrong: string[] = [];
+        for (const word of WORDS) {
+          const res = await pool.request({
+            method: 'POST',
+            path: '/route/preview',
+            headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ text: `hey ${word} are you there` }),
+          });
+          const preview = (await res.body.json()) as { routed_to: string | null };
+          const expected = registered.has(word) ? word : null;
+          if (preview.routed_to !== expected) wrong.push(`${word} → ${preview.routed_to}`);
+        }
+        return wrong;
+      };
+      let wrong: string[] = [];
+      await waitFor(async () => (wrong = await misrouted()).length === 0, {
+        what: 'the routing table to match the registry',
+      }).catch(() => undefined);
+      expect(wrong).toEqual([]);
     } finally {
       await pool.close();
       await server.stop('SIGTERM');
