@@ -10,7 +10,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DEADLINE_SLACK_MS } from '../src/routing/deadlines.js';
 import { createForwarder } from '../src/routing/forwarder.js';
-import { SLOW_KINDS, startSlowTarget, STUCK_PAYLOAD } from '../test/helpers/slow-targets.js';
+import { SLOW_KINDS, startSlowTarget, SAMPLE_PAYLOAD } from '../test/helpers/slow-targets.js';
 
 const timeoutMs = Number(process.argv[2] ?? 6000);
 const runs = Number(process.argv[3] ?? 20);
@@ -28,7 +28,7 @@ await Promise.all(
         // Spread the starts over ~600 ms at irregular steps (37 ms is prime to every window size).
         await new Promise((r) => setTimeout(r, (i * 37) % 600));
         const start = performance.now();
-        const result = await forwarder.forward(target.url, STUCK_PAYLOAD);
+        const result = await forwarder.forward(target.url, SAMPLE_PAYLOAD);
         const late = performance.now() - start - timeoutMs;
         if (result.ok || result.reason !== 'timeout')
           throw new Error(`${kind}: expected a timeout, got ${JSON.stringify(result)}`);

@@ -16,8 +16,8 @@ export type SlowKind = 'silent' | 'dribble' | 'accept-stall';
 
 export const SLOW_KINDS: readonly SlowKind[] = ['silent', 'dribble', 'accept-stall'];
 
-/** What the forwards to these targets carry; the content does not matter to a stuck target. */
-export const STUCK_PAYLOAD: ForwardPayload = Object.freeze({
+/** A forward's payload for tests; its content does not matter to the targets that receive it. */
+export const SAMPLE_PAYLOAD: ForwardPayload = Object.freeze({
   event_id: 'stuck-target',
   ts: 1_700_000_000,
   source_id: 'kitchen',

@@ -12,7 +12,7 @@ import { createForwarder } from '../../src/routing/forwarder.js';
 import {
   SLOW_KINDS,
   startSlowTarget,
-  STUCK_PAYLOAD,
+  SAMPLE_PAYLOAD,
   type SlowTarget,
 } from '../helpers/slow-targets.js';
 
@@ -43,7 +43,7 @@ describe('the forward timeout', () => {
         [0, 1, 2].map(async (i) => {
           await new Promise((r) => setTimeout(r, i * 37));
           const start = performance.now();
-          const result = await forwarder.forward(target.url, STUCK_PAYLOAD);
+          const result = await forwarder.forward(target.url, SAMPLE_PAYLOAD);
           return { kind, result, ms: performance.now() - start };
         }),
       );

@@ -16,6 +16,7 @@ import {
   startRecordingTarget,
   type RecordingTarget,
 } from '../helpers/recording-target.js';
+import { SAMPLE_PAYLOAD } from '../helpers/slow-targets.js';
 import { within } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 400;
@@ -40,17 +41,9 @@ beforeEach(async () => {
 });
 
 let n = 0;
+/** A forward's payload with a fresh event id each time. */
 function payload(): ForwardPayload {
-  return {
-    event_id: `event-${++n}`,
-    ts: 1_700_000_000,
-    source_id: 'kitchen',
-    room: null,
-    session_id: 'session-1',
-    mode: 'triggered',
-    text: 'turn on the lights',
-    confidence: null,
-  };
+  return { ...SAMPLE_PAYLOAD, event_id: `event-${++n}` };
 }
 
 async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
