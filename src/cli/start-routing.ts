@@ -43,6 +43,7 @@ export function startRouting(config: Config, tableWorker?: URL): StartedRouting 
     match,
     inline,
     sizeBound: () => store.targets.count() * MAX_PHRASES,
+    rebuildsOnly: true,
     onBuilt: (timing) => (report ? report(timing) : early.push(timing)),
   });
   const initialTable = inline.build();

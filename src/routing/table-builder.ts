@@ -77,6 +77,11 @@ export interface WorkerTableBuilderOptions {
    * registry that grew at once (a restore) is not built inline on the strength of its old size.
    */
   readonly sizeBound?: () => number;
+  /**
+   * Every build replaces a table that is already routing (the first one was built elsewhere, as
+   * `echonet serve` does), so each runs at background priority; otherwise the first does not.
+   */
+  readonly rebuildsOnly?: boolean;
   /** Told how long each worker build took, and how long the main thread spent taking it in. */
   readonly onBuilt?: (timing: WorkerBuildTiming) => void;
 }
@@ -122,7 +127,7 @@ export class WorkerTableBuilder implements TableBuilder {
       const request: BuildRequest = {
         dbPath: this.#options.dbPath,
         match: this.#options.match,
-        background: this.#lastSize !== undefined,
+        background: this.#options.rebuildsOnly === true || this.#lastSize !== undefined,
       };
       this.#ensureWorker().postMessage(request);
     });
