@@ -94,17 +94,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Headers, allowlist and rate limits first: a refused client never reaches the key check.
   access.gate = await registerAccess(app, config);
   const apiKeys = new ApiKeyRing(apiKeysFor(config, store), store.keys);
-  // Keys added or revoked by another process (`echonet keys`, another server) apply here too.
-  const stopKeyWatch = store.watchExternalChanges(() => {
-    try {
-      apiKeys.reload();
-    } catch (err) {
-      app.log.error({ err }, 'could not read the stored API keys; keeping the ones already read');
-    }
-  }, deps.watchIntervalMs);
-  // Read again now the watch runs: a key committed in between is not missed.
-  apiKeys.reload();
-  app.addHook('onClose', async () => stopKeyWatch());
   registerAuth(app, { apiKeys, adminKey: config.adminKey });
 
   const match = { fuzzy: config.matchFuzzy, minScore: config.matchMinScore };
@@ -135,9 +124,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const reload = () => handler.registryChanged();
   const stopLocal = store.targets.onChange(reload);
+  // One watch for every commit another process makes (`echonet keys`, `echonet restore`, another
+  // server, the Python service): keys apply here too, and targets another writer changed are
+  // re-indexed now rather than by the next registration (usually one read that finds nothing).
   const stopExternal = store.watchExternalChanges(() => {
-    // Targets another writer changed (the Python service, the sqlite3 shell) are re-indexed now
-    // rather than by the next registration; usually one read that finds nothing to do.
+    try {
+      apiKeys.reload();
+    } catch (err) {
+      app.log.error({ err }, 'could not read the stored API keys; keeping the ones already read');
+    }
     try {
       store.targets.repairPhraseIndex();
     } catch (err) {
@@ -145,6 +140,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
     reload();
   }, deps.watchIntervalMs);
+  // Read again now the watch runs: a key committed in between is not missed.
+  apiKeys.reload();
 
   await app.register(healthRoutes, { version: VERSION });
   await app.register(targetRoutes, {

@@ -4,7 +4,7 @@ import { prepareUtterance } from '../routing/normalize.js';
 import { decide } from '../routing/router.js';
 import { buildRoutingTable, compileCancelMatcher } from '../routing/routing-table.js';
 import { previewView } from '../routing/text-handler.js';
-import { openReadOnly } from '../store/store.js';
+import { readTargets } from '../store/store.js';
 import type { Output } from './output.js';
 
 export function route(
@@ -13,13 +13,7 @@ export function route(
   io: Output,
   options: { json?: boolean } = {},
 ): void {
-  const store = openReadOnly(config.dbPath);
-  let targets;
-  try {
-    targets = store.targets?.all() ?? [];
-  } finally {
-    store.close();
-  }
+  const targets = readTargets(config.dbPath);
   const table = buildRoutingTable(targets, {
     fuzzy: config.matchFuzzy,
     minScore: config.matchMinScore,

@@ -7,7 +7,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { openReadOnly } from '../store/store.js';
+import { readTargets } from '../store/store.js';
 import { transferList } from './matcher.js';
 import { buildRoutingTableData } from './routing-table.js';
 import type { BuildReply, BuildRequest } from './table-builder.js';
@@ -37,13 +37,7 @@ port.on('message', (request: BuildRequest) => {
   }
   try {
     const started = performance.now();
-    const store = openReadOnly(request.dbPath);
-    let targets;
-    try {
-      targets = store.targets?.all() ?? [];
-    } finally {
-      store.close();
-    }
+    const targets = readTargets(request.dbPath);
     const read = performance.now();
     const table = buildRoutingTableData(targets, request.match);
     reply = {

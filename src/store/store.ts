@@ -15,7 +15,7 @@ import { KeyStore } from './keys.js';
 import { PhraseIndex } from './phrase-index.js';
 import { phraseRules, type PhraseRules } from './phrase-rules.js';
 import { SecretStore } from './secrets.js';
-import { TargetRegistry } from './targets.js';
+import { TargetRegistry, type Target } from './targets.js';
 
 export interface Store {
   readonly path: string;
@@ -124,5 +124,15 @@ export function openReadOnly(path: string): ReadOnlyStore {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/** Every target in the file at `path`, read once without migrating or writing (none before v1). */
+export function readTargets(path: string): Target[] {
+  const store = openReadOnly(path);
+  try {
+    return store.targets?.all() ?? [];
+  } finally {
+    store.close();
   }
 }
