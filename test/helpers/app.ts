@@ -7,6 +7,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { TableBuilder } from '../../src/routing/table-builder.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDbPath } from './temp.js';
 
@@ -46,9 +47,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  readonly dbPath?: string;
+  readonly watchIntervalMs?: number;
+  /** How the app builds its routing tables (default: inline), given the app's store. */
+  readonly tableBuilder?: (store: Store) => TableBuilder;
+  /** Pino options for the app's log (default: no log). */
+  readonly logger?: Record<string, unknown>;
+}
+
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { dbPath?: string; watchIntervalMs?: number } = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const config = testConfig({ ECHONET_DB_PATH: options.dbPath ?? tempDbPath(), ...env });
   const store = openStore(config.dbPath);
@@ -56,8 +66,9 @@ export async function startTestApp(
   const app = await buildApp(config, {
     store,
     clock,
-    logger: false,
+    logger: options.logger ?? false,
     watchIntervalMs: options.watchIntervalMs ?? 50,
+    tableBuilder: options.tableBuilder?.(store),
   });
   await app.ready();
   let closed = false;

@@ -5,9 +5,8 @@
  * the new one, registration answers once its table is live, and a failed build leaves the old
  * table routing.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
 import { DEFAULT_MATCH_OPTIONS, type CompiledMatcher } from '../../src/routing/matcher.js';
 import { prepareUtterance } from '../../src/routing/normalize.js';
 import {
@@ -18,11 +17,10 @@ import {
 import {
   inlineTableBuilder,
   WorkerTableBuilder,
-  type TableBuilder,
   type WorkerBuildTiming,
 } from '../../src/routing/table-builder.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { API_KEY, ManualClock, testConfig } from '../helpers/app.js';
+import { API_KEY, startTestApp } from '../helpers/app.js';
 import { startServer } from '../helpers/cli.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath } from '../helpers/temp.js';
@@ -82,64 +80,45 @@ async function startWorkerApp(
   dbPath: string,
   options: { workerUrl?: URL; workerDbPath?: string; env?: Record<string, string> } = {},
 ): Promise<WorkerApp> {
-  const config = testConfig({ ECHONET_DB_PATH: dbPath, ...options.env });
-  const store = openStore(dbPath);
   const timings: WorkerBuildTiming[] = [];
   const errors: string[] = [];
-  const inline = inlineTableBuilder(() => store.targets.snapshot(), MATCH);
-  const tableBuilder: TableBuilder = new WorkerTableBuilder({
-    workerUrl: options.workerUrl ?? WORKER,
-    dbPath: options.workerDbPath ?? dbPath,
-    match: MATCH,
-    inline,
-    inlineBelow: 0,
-    onBuilt: (t) => timings.push(t),
-  });
-  const app = await buildApp(config, {
-    store,
-    clock: new ManualClock(),
-    // Errors only, collected so a test can see a failed build was reported.
-    logger: {
-      level: 'error',
-      stream: { write: (line: string) => errors.push(line) },
-    },
+  const t = await startTestApp(options.env, {
+    dbPath,
     watchIntervalMs: 20,
-    tableBuilder,
+    tableBuilder: (store: Store) =>
+      new WorkerTableBuilder({
+        workerUrl: options.workerUrl ?? WORKER,
+        dbPath: options.workerDbPath ?? dbPath,
+        match: MATCH,
+        inline: inlineTableBuilder(() => store.targets.snapshot(), MATCH),
+        inlineBelow: 0,
+        onBuilt: (timing) => timings.push(timing),
+      }),
+    // Errors only, collected so a test can see a failed build was reported.
+    logger: { level: 'error', stream: { write: (line: string) => errors.push(line) } },
   });
-  await app.ready();
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await app.close();
-    store.close();
-  };
-  afterAll(close);
-  const headers = { 'x-api-key': API_KEY };
   return {
-    app,
-    store,
+    app: t.app,
+    store: t.store,
     timings,
     errors,
     async text(source, text) {
-      const res = await app.inject({
+      const res = await t.request({
         method: 'POST',
         url: '/text',
-        headers,
         payload: { source_id: source, text },
       });
       return res.json();
     },
     async register(name, baseUrl, phrases) {
-      const res = await app.inject({
+      const res = await t.request({
         method: 'POST',
         url: '/register',
-        headers,
         payload: { name, base_url: baseUrl, phrases },
       });
       return res.statusCode;
     },
-    close,
+    close: t.close,
   };
 }
 
