@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { DecisionListener, SessionChange } from './decision-record.js';
 import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
@@ -57,6 +58,8 @@ export interface TextHandlerOptions {
   readonly match: MatchOptions;
   readonly clock: Clock;
   readonly forwarder: Forwarder;
+  /** Hears of every decision once it is final (the decision log); must not block. */
+  readonly onDecision?: DecisionListener;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
   readonly targetLimits?: {
     readonly maxInflight: number;
@@ -147,33 +150,41 @@ export class TextHandler {
 
   async handle(input: TextInput): Promise<TextResult> {
     const { clock, forwarder } = this.#options;
+    const receivedAt = clock.now();
     const table = this.#live.table;
     const room = input.room ?? null;
-    const ts = input.ts ?? clock.now() / 1000;
+    const ts = input.ts ?? receivedAt / 1000;
     let live = this.sessions.live(input.source_id);
     if (live && !table.has(live.target)) {
       this.sessions.end(input.source_id);
       live = undefined;
     }
-    const decision = decide(prepareUtterance(input.text), live?.target ?? null, this.#rules);
+    const utterance = prepareUtterance(input.text);
+    const rules = this.#rules;
+    const decision = decide(utterance, live?.target ?? null, rules);
 
     let session = live;
+    let change: SessionChange = null;
     switch (decision.mode) {
       case 'session_end':
-        this.sessions.end(input.source_id);
+        if (this.sessions.end(input.source_id)) change = 'ended';
         session = undefined;
         break;
       case 'session_open':
       case 'session_switch':
         session = this.sessions.open(input.source_id, decision.target as string, room, ts);
+        change = decision.mode === 'session_open' ? 'opened' : 'switched';
         break;
       case 'session_continue':
         session = this.sessions.extend(live as NonNullable<typeof live>, input.room ?? null, ts);
+        change = 'continued';
         break;
       case 'idle':
         break;
     }
 
+    // Every decision has an id, so a client can look up the log's row for any answer.
+    const eventId = randomUUID();
     const result: TextResult = {
       handled: decision.mode !== 'idle',
       routed_to: decision.target,
@@ -182,33 +193,65 @@ export class TextHandler {
       forwarded: false,
       reason: decision.reason,
       match: decision.match && matchView(decision.match),
-      event_id: null,
+      event_id: eventId,
     };
-    if (!decision.forward || !session || decision.target === null) return result;
-
-    const url = table.listenUrl(decision.target);
-    if (url === undefined) return { ...result, reason: 'forward_failed:target_unregistered' };
-    const admission = this.health.admit(decision.target);
-    if (!admission.ok) return { ...result, reason: admission.reason };
-    const eventId = randomUUID();
-    let outcome;
-    try {
-      outcome = await forwarder.forward(url, {
-        event_id: eventId,
-        ts,
-        source_id: input.source_id,
-        room: session.room,
-        session_id: session.id,
-        mode: decision.forward.mode,
-        text: decision.forward.text,
-        confidence: input.confidence ?? null,
-      });
-    } finally {
-      admission.settle(outcome ?? { ok: false, reason: 'error' });
+    let status: number | null = null;
+    let latencyMs: number | null = null;
+    let failure: string | null = null;
+    if (decision.forward && session && decision.target !== null) {
+      const url = table.listenUrl(decision.target);
+      const admission = url === undefined ? undefined : this.health.admit(decision.target);
+      if (url === undefined) failure = 'forward_failed:target_unregistered';
+      else if (admission && !admission.ok) failure = admission.reason;
+      else if (admission) {
+        const started = clock.now();
+        let outcome;
+        try {
+          outcome = await forwarder.forward(url, {
+            event_id: eventId,
+            ts,
+            source_id: input.source_id,
+            room: session.room,
+            session_id: session.id,
+            mode: decision.forward.mode,
+            text: decision.forward.text,
+            confidence: input.confidence ?? null,
+          });
+        } finally {
+          admission.settle(outcome ?? { ok: false, reason: 'error' });
+        }
+        latencyMs = clock.now() - started;
+        if (outcome.ok) {
+          result.forwarded = true;
+          status = outcome.status;
+        } else {
+          failure = `forward_failed:${outcome.reason}`;
+          const code = /^status_(\d+)$/.exec(outcome.reason);
+          if (code) status = Number(code[1]);
+        }
+      }
+      if (failure !== null) result.reason = failure;
     }
-    result.event_id = eventId;
-    if (outcome.ok) result.forwarded = true;
-    else result.reason = `forward_failed:${outcome.reason}`;
+    this.#options.onDecision?.({
+      id: eventId,
+      receivedAt,
+      sourceId: input.source_id,
+      room: session?.room ?? room,
+      text: input.text,
+      confidence: input.confidence ?? null,
+      listenMode: 'trigger',
+      mode: result.mode,
+      reason: result.reason,
+      target: result.routed_to,
+      match: result.match,
+      sessionId: session?.id ?? live?.id ?? null,
+      sessionChange: change,
+      forwarded: result.forwarded,
+      status,
+      latencyMs,
+      failure,
+      idle: decision.mode === 'idle' ? { utterance, triggers: rules.triggers } : null,
+    });
     return result;
   }
 

@@ -45,7 +45,7 @@ describe('POST /text with no word in it', () => {
       forwarded: false,
       routed_to: null,
       session: null,
-      event_id: null,
+      event_id: expect.any(String),
     });
   });
 
@@ -64,7 +64,7 @@ describe('POST /text with no word in it', () => {
         reason: 'empty_text',
         forwarded: false,
         routed_to: null,
-        event_id: null,
+        event_id: expect.any(String),
         session: { id: sessionId, expires_in_s: 5 },
       });
     }

@@ -1,0 +1,46 @@
+/**
+ * What the text handler reports about every utterance it decided on, for the decision log (and
+ * later the metrics and the console). Built once per utterance after the forward settles; the
+ * listener must not block (the log queues it and writes in batches off the request path).
+ */
+import type { PhraseMatcher } from './matcher.js';
+import type { Utterance } from './normalize.js';
+import type { Mode } from './router.js';
+import type { MatchView } from './text-handler.js';
+
+/** What the utterance did to its source's conversation. */
+export type SessionChange = 'opened' | 'continued' | 'switched' | 'ended' | null;
+
+export interface DecisionRecord {
+  /** The event_id returned in the answer (and sent to the target when forwarded). */
+  readonly id: string;
+  /** Server time (ms since the epoch, the handler's clock) the utterance arrived. */
+  readonly receivedAt: number;
+  readonly sourceId: string;
+  readonly room: string | null;
+  readonly text: string;
+  readonly confidence: number | null;
+  /** The listen mode the utterance met (trigger, active or inactive). */
+  readonly listenMode: string;
+  readonly mode: Mode;
+  /** The final reason, as answered (a failed forward's reason included). */
+  readonly reason: string;
+  readonly target: string | null;
+  readonly match: MatchView | null;
+  readonly sessionId: string | null;
+  readonly sessionChange: SessionChange;
+  readonly forwarded: boolean;
+  /** The target's HTTP status when it answered, else null. */
+  readonly status: number | null;
+  /** From the forward's start to its end, in ms; null when nothing was forwarded. */
+  readonly latencyMs: number | null;
+  /** Why a forward did not happen or failed (`forward_failed:timeout`, `target_busy`…), else null. */
+  readonly failure: string | null;
+  /**
+   * For an idle utterance: what it was matched against, so the log can compute the best near miss
+   * later, off the request path, against the very table that decided.
+   */
+  readonly idle: { readonly utterance: Utterance; readonly triggers: PhraseMatcher } | null;
+}
+
+export type DecisionListener = (record: DecisionRecord) => void;
