@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
+import { configRoutes } from './http/config.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -20,6 +21,7 @@ import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
 import { registrationPolicy } from './registration.js';
+import { RuntimeSettings } from './runtime-settings.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -52,15 +54,25 @@ export interface AppDeps {
   readonly tableBuilder?: TableBuilder;
   /** A first build already started with `tableBuilder` (serve starts it before building the app). */
   readonly initialTable?: Promise<RoutingTable>;
+  /**
+   * The live settings (the `config` table over the environment); `serve` makes them before the
+   * first table, which uses their match options. Default: read from `store` now.
+   */
+  readonly runtime?: RuntimeSettings;
+  /** With no `runtime`: the settings a variable gave, for GET /config's `origin`. */
+  readonly fromEnv?: ReadonlySet<keyof Config>;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const { store } = deps;
   const clock = deps.clock ?? systemClock;
+  const runtime =
+    deps.runtime ??
+    new RuntimeSettings(config, store.config, deps.fromEnv && { fromEnv: deps.fromEnv });
   const forwarder =
     deps.forwarder ??
     createForwarder({
-      timeoutMs: Math.round(config.httpTimeoutS * 1000),
+      timeoutMs: () => Math.round(runtime.values.httpTimeoutS * 1000),
       connectionsPerTarget: config.targetMaxInflight,
     });
 
@@ -96,8 +108,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const apiKeys = new ApiKeyRing(apiKeysFor(config, store), store.keys);
   registerAuth(app, { apiKeys, adminKey: config.adminKey });
 
-  const match = { fuzzy: config.matchFuzzy, minScore: config.matchMinScore };
-  const inline = inlineTableBuilder(() => store.targets.snapshot(), match);
+  const inline = inlineTableBuilder(
+    () => store.targets.snapshot(),
+    () => runtime.match,
+  );
   const builder = deps.tableBuilder ?? inline;
   let table: RoutingTable;
   try {
@@ -107,11 +121,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.log.error({ err }, 'routing table build failed; building it on the main thread');
     table = await inline.build();
   }
+  const live = runtime.values;
   const handler = new TextHandler(table, builder, {
-    sessionTimeoutS: config.sessionTimeoutS,
-    cancelPhrases: config.cancelPhrases,
-    stripTrigger: config.forwardStripTrigger,
-    match,
+    sessionTimeoutS: live.sessionTimeoutS,
+    cancelPhrases: live.cancelPhrases,
+    stripTrigger: live.forwardStripTrigger,
+    match: runtime.match,
     clock,
     forwarder,
     targetLimits: {
@@ -122,6 +137,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onBuildError: (err) =>
       app.log.error({ err }, 'routing table rebuild failed; the previous table keeps routing'),
   });
+  let policy = registrationPolicy(config.targetHosts, live.cancelPhrases);
+  // A changed setting applies from the next utterance; match settings need a new routing table,
+  // built like one after a registry change (PUT /config answers once it is live).
+  const stopRuntime = runtime.onChange((changed) => {
+    const values = runtime.values;
+    handler.reconfigure({
+      sessionTimeoutS: values.sessionTimeoutS,
+      cancelPhrases: values.cancelPhrases,
+      stripTrigger: values.forwardStripTrigger,
+    });
+    if (changed.has('cancelPhrases')) {
+      policy = registrationPolicy(config.targetHosts, values.cancelPhrases);
+    }
+    if (changed.has('matchFuzzy') || changed.has('matchMinScore')) handler.registryChanged();
+  });
+  const stopWarnings = runtime.onWarning((message) => app.log.warn(message));
   const reload = () => handler.registryChanged();
   const stopLocal = store.targets.onChange(reload);
   // One watch for every commit another process makes (`echonet keys`, `echonet restore`, another
@@ -138,6 +169,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     } catch (err) {
       app.log.warn({ err }, 'could not re-index phrases changed by another writer; will retry');
     }
+    try {
+      runtime.reload();
+    } catch (err) {
+      app.log.error({ err }, 'could not read the config table; keeping the settings already read');
+    }
     reload();
   }, deps.watchIntervalMs);
   // Read again now the watch runs: a key committed in between is not missed.
@@ -147,15 +183,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(targetRoutes, {
     targets: store.targets,
     handler,
-    policy: registrationPolicy(config.targetHosts, config.cancelPhrases),
+    policy: () => policy,
   });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });
   await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
+  await app.register(configRoutes, { runtime, handler });
 
   app.addHook('onClose', async () => {
     stopLocal();
     stopExternal();
+    stopRuntime();
+    stopWarnings();
     await handler.close();
     if (!deps.forwarder) await forwarder.close();
   });

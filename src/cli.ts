@@ -21,7 +21,7 @@ import { assertWritableDbLocation } from './cli/db-location.js';
 import { exitQuietlyWhenStdoutCloses, processOutput as io } from './cli/output.js';
 import { startRouting } from './cli/start-routing.js';
 import { catchStopSignals } from './cli/stop-signals.js';
-import { loadConfig, type Config } from './config.js';
+import { loadSettings, type Config, type LoadedConfig } from './config.js';
 import { EchonetError } from './errors.js';
 import { registrationPolicy } from './registration.js';
 import { VERSION } from './version.js';
@@ -35,10 +35,17 @@ interface DbOption {
  * are ignored (a typo, a malformed .env line) are warned about on stderr, one line each.
  */
 function configFor(options: DbOption): Config {
-  const config = loadConfig(process.env, { warn: (m) => io.err(`echonet: warning: ${m}`) });
+  return settingsFor(options).config;
+}
+
+/** configFor, with which settings a variable gave (for `origin` in GET /config). */
+function settingsFor(options: DbOption): LoadedConfig {
+  const { config, fromEnv } = loadSettings(process.env, {
+    warn: (m) => io.err(`echonet: warning: ${m}`),
+  });
   return options.dbPath === undefined
-    ? config
-    : Object.freeze({ ...config, dbPath: options.dbPath });
+    ? { config, fromEnv }
+    : { config: Object.freeze({ ...config, dbPath: options.dbPath }), fromEnv };
 }
 
 function nonEmpty(name: string) {
@@ -90,10 +97,10 @@ export function buildCli(): Command {
     .action(async (opts: DbOption) => {
       // First of all, so that a stop at any moment of start-up is a clean one.
       const signals = catchStopSignals();
-      const config = configFor(opts);
+      const { config, fromEnv } = settingsFor(opts);
       assertWritableDbLocation(config.dbPath);
       // The first routing table starts building in a worker before the server's modules load.
-      const routing = startRouting(config, tableWorkerUrl());
+      const routing = startRouting(config, tableWorkerUrl(), fromEnv);
       // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
       const { serve } = await import('./cli/serve.js');
       await serve(config, signals, { routing });

@@ -22,7 +22,7 @@ import {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-interface Setting<T> {
+export interface Setting<T> {
   readonly env: string;
   /** What the variable accepts, in words: used in errors and the docs. */
   readonly accepts: string;
@@ -199,6 +199,14 @@ export const SETTINGS = {
     fallback: true,
     parse: boolean,
   }),
+  activeTimeoutS: setting({
+    env: 'ECHONET_ACTIVE_TIMEOUT_S',
+    accepts: 'a number of seconds greater than 0 and at most 86400',
+    description:
+      'How long the `active` listen mode waits for an utterance before it returns to `trigger`.',
+    fallback: 30,
+    parse: decimal(0, 86_400, { exclusiveMin: true }),
+  }),
   httpTimeoutS: setting({
     env: 'ECHONET_HTTP_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 300',
@@ -277,6 +285,17 @@ export interface LoadOptions {
  * Throws ConfigError naming the first bad variable and what it accepts.
  */
 export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  return loadSettings(env, options).config;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The settings given by a variable (environment or `.env`); the others hold their default. */
+  readonly fromEnv: ReadonlySet<keyof Config>;
+}
+
+/** loadConfig, also saying which settings a variable gave (GET /config reports the origin). */
+export function loadSettings(env: Env, options: LoadOptions = {}): LoadedConfig {
   const warn = options.warn ?? (() => undefined);
   for (const name of Object.keys(env)) {
     const unknown = unknownSettingWarning(name);
@@ -287,6 +306,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       ? {}
       : readEnvFile(options.envFile ?? resolve(options.cwd ?? '.', '.env'), warn);
   const values: Record<string, unknown> = {};
+  const fromEnv = new Set<keyof Config>();
   for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
     const raw = env[s.env] ?? fileValues[s.env];
     if (raw === undefined || (raw === '' && s.fallback === undefined)) {
@@ -298,8 +318,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       throw new ConfigError(`${s.env}=${JSON.stringify(raw)} is invalid: expected ${s.accepts}`);
     }
     values[key] = parsed;
+    fromEnv.add(key);
   }
-  return Object.freeze(values) as Config;
+  return { config: Object.freeze(values) as Config, fromEnv };
 }
 
 const SETTING_NAMES: readonly string[] = Object.values(SETTINGS).map((s) => s.env);

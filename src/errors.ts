@@ -48,6 +48,15 @@ export class ApiKeyNotFound extends EchonetError {
   }
 }
 
+/** A GET or PUT /config/{key} for a key that is no setting (the Python service's words). */
+export class ConfigKeyNotFound extends EchonetError {
+  override readonly code = 'CONFIG_KEY_NOT_FOUND';
+  override readonly statusCode = 404;
+  constructor(readonly key: string) {
+    super(`Configuration key '${key}' not found`);
+  }
+}
+
 export class PhraseConflict extends EchonetError {
   override readonly code = 'PHRASE_CONFLICT';
   override readonly statusCode = 409;

@@ -26,14 +26,14 @@ export async function serve(
 ): Promise<void> {
   if (!options.routing) assertWritableDbLocation(config.dbPath);
   const routing = options.routing ?? startRouting(config);
-  const { store, tableBuilder, initialTable } = routing;
+  const { store, runtime, tableBuilder, initialTable } = routing;
   let app: FastifyInstance | undefined;
   try {
     if (usesGeneratedApiKey(config)) {
       const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
       if (created) announceGeneratedKey(value, config.dbPath);
     }
-    app = await buildApp(config, { store, tableBuilder, initialTable });
+    app = await buildApp(config, { store, runtime, tableBuilder, initialTable });
     const log = app.log;
     routing.reportBuilds?.((timing) => log.info(timing, 'routing table built in the worker'));
     logUpgrade(app.log, store);

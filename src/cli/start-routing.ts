@@ -18,10 +18,13 @@ import {
   type TableBuilder,
   type WorkerBuildTiming,
 } from '../routing/table-builder.js';
+import { RuntimeSettings } from '../runtime-settings.js';
 import { openStore, type Store } from '../store/store.js';
 
 export interface StartedRouting {
   readonly store: Store;
+  /** The live settings, read from the store's `config` table over `config`. */
+  readonly runtime: RuntimeSettings;
   /** Absent without a worker module: tables then build inline. */
   readonly tableBuilder?: TableBuilder;
   /** The first table, built on the main thread. */
@@ -30,10 +33,23 @@ export interface StartedRouting {
   reportBuilds?(report: (timing: WorkerBuildTiming) => void): void;
 }
 
-export function startRouting(config: Config, tableWorker?: URL): StartedRouting {
+/** `fromEnv`: the settings a variable gave (config.ts `loadSettings`), for GET /config. */
+export function startRouting(
+  config: Config,
+  tableWorker?: URL,
+  fromEnv?: ReadonlySet<keyof Config>,
+): StartedRouting {
   const store = openStore(config.dbPath);
-  if (!tableWorker) return { store };
-  const match = { fuzzy: config.matchFuzzy, minScore: config.matchMinScore };
+  let runtime: RuntimeSettings;
+  try {
+    runtime = new RuntimeSettings(config, store.config, fromEnv && { fromEnv });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  if (!tableWorker) return { store, runtime };
+  // Match settings set through the API apply to the first table and every rebuild.
+  const match = () => runtime.match;
   const inline = inlineTableBuilder(() => store.targets.snapshot(), match);
   const early: WorkerBuildTiming[] = [];
   let report: ((timing: WorkerBuildTiming) => void) | undefined;
@@ -51,6 +67,7 @@ export function startRouting(config: Config, tableWorker?: URL): StartedRouting 
   initialTable.catch(() => {});
   return {
     store,
+    runtime,
     tableBuilder,
     initialTable,
     reportBuilds(to) {

@@ -17,8 +17,8 @@ export interface TargetRoutesOptions {
   readonly targets: TargetRegistry;
   /** Owns the sessions a deletion ends and the forwarding health GET /targets shows. */
   readonly handler: TextHandler;
-  /** ECHONET_TARGET_HOSTS and any other deployment rule for base URLs. */
-  readonly policy: RegistrationPolicy;
+  /** ECHONET_TARGET_HOSTS and the cancel phrases in effect (read per registration: they change). */
+  readonly policy: () => RegistrationPolicy;
 }
 
 const RegisterBody = Type.Object({
@@ -65,7 +65,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const target = validateRegistration(request.body, 'body', opts.policy);
+      const target = validateRegistration(request.body, 'body', opts.policy());
       targets.upsert(target);
       // Read-your-writes: answered once the target routes. Health is kept when the address is the
       // same (its in-flight forwards still count against the cap), reset by the swap otherwise.

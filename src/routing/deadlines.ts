@@ -66,8 +66,8 @@ export class DeadlineKeeper {
     // The next window boundary strictly after now + ms: never early, at most one window late.
     const at = (Math.floor((performance.now() + ms) / w) + 1) * w;
     const pending = this.#pending;
-    // The forwarder always passes the same `ms`, so the deadline is the last one or a new last
-    // one; other callers' deadlines are put in order.
+    // The forwarder passes the same `ms` until http_timeout_s changes, so the deadline is usually
+    // the last one or a new last one; others are put in order.
     let i = pending.length;
     while (i > 0 && pending[i - 1]!.at > at) i--;
     const previous = pending[i - 1];

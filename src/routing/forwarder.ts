@@ -44,7 +44,8 @@ export interface Forwarder {
 }
 
 export interface ForwarderOptions {
-  readonly timeoutMs: number;
+  /** A number, or a function read at each forward (the live http_timeout_s setting). */
+  readonly timeoutMs: number | (() => number);
   /** Most simultaneous connections to one target, so a slow target cannot take every socket. */
   readonly connectionsPerTarget?: number;
   /** Tests and the benchmark may pass their own dispatcher; it is then theirs to close. */
@@ -70,13 +71,15 @@ const RETRYABLE: ReadonlySet<ForwardFailure> = new Set(['refused', 'reset']);
 
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { timeoutMs } = options;
+  const timeoutOf = typeof timeoutMs === 'function' ? timeoutMs : () => timeoutMs;
   const owned = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ??
     new Agent({
       connections: options.connectionsPerTarget ?? 64,
       keepAliveTimeout: 30_000,
-      connect: { timeout: timeoutMs },
+      // The deadline below bounds the connect too; this only ends an attempt undici keeps alone.
+      connect: { timeout: timeoutOf() },
     });
   const deadlines = new DeadlineKeeper();
 
@@ -122,7 +125,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const dest = destinationOf(listenUrl);
       const body = JSON.stringify(payload);
       // One deadline for both attempts: the forward ends within the timeout plus the keeper's slack.
-      const deadline = deadlines.start(timeoutMs);
+      const deadline = deadlines.start(timeoutOf());
       const first = await attempt(dest, body, deadline);
       if (first.result.ok || first.started || !RETRYABLE.has(first.result.reason)) {
         return { ...first.result, attempts: 1 };

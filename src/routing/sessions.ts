@@ -28,13 +28,22 @@ export interface SessionView {
 
 export class SessionTable {
   readonly #bySource = new Map<string, Session>();
-  readonly #timeoutMs: number;
+  #timeoutMs: number;
   readonly #clock: Clock;
   #nextSweep = 0;
 
   constructor(timeoutS: number, clock: Clock) {
     this.#timeoutMs = timeoutS * 1000;
     this.#clock = clock;
+  }
+
+  /**
+   * Sessions opened or extended from now on last `seconds`; those already open keep the expiry
+   * they were given until their next utterance.
+   */
+  setTimeout(seconds: number): void {
+    this.#timeoutMs = seconds * 1000;
+    this.#nextSweep = 0;
   }
 
   /** The source's session if it has not expired. */

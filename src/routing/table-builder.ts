@@ -49,13 +49,20 @@ export type BuildReply =
     }
   | { readonly ok: false; readonly error: string };
 
+/** Match options, or a function read at each build (the live match_* settings). */
+export type MatchSource = MatchOptions | (() => MatchOptions);
+
+function matchOf(source: MatchSource): MatchOptions {
+  return typeof source === 'function' ? source() : source;
+}
+
 /** Builds on the calling thread from whatever `load` returns (the registry, read now). */
 export function inlineTableBuilder(
   load: () => readonly RouteTarget[],
-  match: MatchOptions,
+  match: MatchSource,
 ): TableBuilder {
   return {
-    build: async () => buildRoutingTable(load(), match),
+    build: async () => buildRoutingTable(load(), matchOf(match)),
     close: async () => {},
   };
 }
@@ -67,7 +74,7 @@ export interface WorkerTableBuilderOptions {
   /** The worker's module: dist/table-worker.mjs in production (scripts/bundle.mjs builds it). */
   readonly workerUrl: URL;
   readonly dbPath: string;
-  readonly match: MatchOptions;
+  readonly match: MatchSource;
   /** Builds small registries with this instead (see the header). */
   readonly inline: TableBuilder;
   /** Phrase count below which `inline` builds; 0 always uses the worker. */
@@ -126,7 +133,7 @@ export class WorkerTableBuilder implements TableBuilder {
       this.#pending = { resolve, reject };
       const request: BuildRequest = {
         dbPath: this.#options.dbPath,
-        match: this.#options.match,
+        match: matchOf(this.#options.match),
         background: this.#options.rebuildsOnly === true || this.#lastSize !== undefined,
       };
       this.#ensureWorker().postMessage(request);

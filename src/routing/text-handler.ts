@@ -51,10 +51,14 @@ export interface TextResult {
   event_id: string | null;
 }
 
-export interface TextHandlerOptions {
+/** The handler's settings that may change while it runs (TextHandler.reconfigure). */
+export interface RuntimeRules {
   readonly sessionTimeoutS: number;
   readonly cancelPhrases: readonly string[];
   readonly stripTrigger: boolean;
+}
+
+export interface TextHandlerOptions extends RuntimeRules {
   readonly match: MatchOptions;
   readonly clock: Clock;
   readonly forwarder: Forwarder;
@@ -72,7 +76,9 @@ export class TextHandler {
   readonly sessions: SessionTable;
   readonly health: TargetHealth;
   readonly #options: TextHandlerOptions;
-  readonly #cancel;
+  #cancelPhrases: readonly string[];
+  #cancel;
+  #stripTrigger: boolean;
   readonly #live: LiveTable;
   /** What `decide` needs of the current table; replaced with it, not rebuilt per utterance. */
   #rules: RouterRules;
@@ -88,7 +94,9 @@ export class TextHandler {
   ) {
     this.#options = options;
     this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
+    this.#cancelPhrases = options.cancelPhrases;
     this.#cancel = compileCancelMatcher(options.cancelPhrases);
+    this.#stripTrigger = options.stripTrigger;
     this.#rules = this.#rulesFor(table);
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
     this.health = new TargetHealth({
@@ -102,6 +110,21 @@ export class TextHandler {
       onSwap: (previous, next) => this.#swapped(previous, next),
       onError: options.onBuildError ?? (() => {}),
     });
+  }
+
+  /**
+   * Applies changed settings (PUT /config) from the next utterance on. Sessions already open keep
+   * their expiry until their next utterance; a changed match setting needs a new table
+   * (`registryChanged`).
+   */
+  reconfigure(settings: RuntimeRules): void {
+    this.sessions.setTimeout(settings.sessionTimeoutS);
+    if (settings.cancelPhrases !== this.#cancelPhrases) {
+      this.#cancel = compileCancelMatcher(settings.cancelPhrases);
+      this.#cancelPhrases = settings.cancelPhrases;
+    }
+    this.#stripTrigger = settings.stripTrigger;
+    this.#rules = this.#rulesFor(this.#live.table);
   }
 
   /** The routing table in use. */
@@ -259,7 +282,7 @@ export class TextHandler {
     return {
       triggers: table.triggers,
       cancel: this.#cancel,
-      stripTrigger: this.#options.stripTrigger,
+      stripTrigger: this.#stripTrigger,
     };
   }
 }

@@ -6,7 +6,7 @@ import { afterAll } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadSettings, type Config, type LoadedConfig } from '../../src/config.js';
 import type { TableBuilder } from '../../src/routing/table-builder.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDbPath } from './temp.js';
@@ -31,7 +31,12 @@ export class ManualClock implements Clock {
  * about timeouts set their own.
  */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig(
+  return testSettings(env).config;
+}
+
+/** testConfig, with the settings these variables gave (GET /config's `origin`). */
+export function testSettings(env: Record<string, string> = {}): LoadedConfig {
+  return loadSettings(
     { ECHONET_API_KEY: API_KEY, ECHONET_LOG_LEVEL: 'silent', ECHONET_HTTP_TIMEOUT_S: '30', ...env },
     { envFile: false },
   );
@@ -60,11 +65,15 @@ export async function startTestApp(
   env: Record<string, string> = {},
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const config = testConfig({ ECHONET_DB_PATH: options.dbPath ?? tempDbPath(), ...env });
+  const { config, fromEnv } = testSettings({
+    ECHONET_DB_PATH: options.dbPath ?? tempDbPath(),
+    ...env,
+  });
   const store = openStore(config.dbPath);
   const clock = new ManualClock();
   const app = await buildApp(config, {
     store,
+    fromEnv,
     clock,
     logger: options.logger ?? false,
     watchIntervalMs: options.watchIntervalMs ?? 50,
