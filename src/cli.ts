@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { getSetting, listSettings, setSetting, unsetSetting } from './cli/config.js';
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
@@ -202,6 +203,44 @@ export function buildCli(): Command {
     .argument('<id>', 'the key id `echonet keys list` shows')
     .option(...dbPathOption)
     .action((id: string, opts: DbOption) => revokeKey(configFor(opts).dbPath, id, io));
+
+  const settings = program
+    .command('config')
+    .description(
+      'show or change the runtime settings kept in the database (a running server applies a change at its next utterance)',
+    )
+    .showHelpAfterError(false);
+  settings
+    .command('list', { isDefault: true })
+    .description('show every setting: key, value, origin (api, env or default) and type')
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action((opts: DbOption & { json?: boolean }) => listSettings(settingsFor(opts), io, opts));
+  settings
+    .command('get')
+    .description('print one setting’s value')
+    .argument('<key>', 'a key `echonet config` lists, e.g. session_timeout_s')
+    .option('--json', 'print the whole setting as JSON')
+    .option(...dbPathOption)
+    .action((key: string, opts: DbOption & { json?: boolean }) =>
+      getSetting(settingsFor(opts), key, io, opts),
+    );
+  settings
+    .command('set')
+    .description('store a value; it wins over the ECHONET_* variable until unset')
+    .argument('<key>', 'a key `echonet config` lists')
+    .argument('<value>', 'the value, checked against the key’s type')
+    .option('--reason <text>', 'why, for the change log (GET /state/history)')
+    .option(...dbPathOption)
+    .action((key: string, value: string, opts: DbOption & { reason?: string }) =>
+      setSetting(settingsFor(opts), key, value, io, opts),
+    );
+  settings
+    .command('unset')
+    .description('drop the stored value: the ECHONET_* variable or the default applies again')
+    .argument('<key>', 'a key `echonet config` lists')
+    .option(...dbPathOption)
+    .action((key: string, opts: DbOption) => unsetSetting(settingsFor(opts), key, io));
 
   return program;
 }

@@ -75,10 +75,10 @@ export function revokeKey(dbPath: string, rawId: string, io: Output): void {
 }
 
 /**
- * Keys are for a server's existing database: creating a new file for a mistyped path would print
- * a key that no server accepts.
+ * Keys (and settings, cli/config.ts) are for a server's existing database: creating a new file for
+ * a mistyped path would print a key that no server accepts.
  */
-function existingFile(dbPath: string): string {
+export function existingFile(dbPath: string): string {
   if (!existsSync(dbPath)) {
     throw new StorageError(
       `database ${resolve(dbPath)} does not exist; start the server once first, or check --db-path / ECHONET_DB_PATH`,

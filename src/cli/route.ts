@@ -1,10 +1,15 @@
-/** `echonet route "TEXT"`: what the router would decide, straight from the database file. */
+/**
+ * `echonet route "TEXT"`: what the router would decide, straight from the database file, with the
+ * settings a server on it would use (those stored with PUT /config or `echonet config set` win).
+ */
 import type { Config } from '../config.js';
+import { RuntimeSettings } from '../runtime-settings.js';
+import { configTableIfPresent } from '../store/config.js';
 import { prepareUtterance } from '../routing/normalize.js';
 import { decide } from '../routing/router.js';
 import { buildRoutingTable, compileCancelMatcher } from '../routing/routing-table.js';
 import { previewView } from '../routing/text-handler.js';
-import { readTargets } from '../store/store.js';
+import { openReadOnly } from '../store/store.js';
 import type { Output } from './output.js';
 
 export function route(
@@ -13,15 +18,25 @@ export function route(
   io: Output,
   options: { json?: boolean } = {},
 ): void {
-  const targets = readTargets(config.dbPath);
+  const store = openReadOnly(config.dbPath);
+  let targets;
+  let runtime;
+  try {
+    targets = store.targets?.all() ?? [];
+    const stored = configTableIfPresent(store.db);
+    runtime = stored ? new RuntimeSettings(config, stored) : undefined;
+  } finally {
+    store.close();
+  }
+  const live = runtime?.values ?? config;
   const table = buildRoutingTable(targets, {
-    fuzzy: config.matchFuzzy,
-    minScore: config.matchMinScore,
+    fuzzy: live.matchFuzzy,
+    minScore: live.matchMinScore,
   });
   const d = decide(prepareUtterance(text), null, {
     triggers: table.triggers,
-    cancel: compileCancelMatcher(config.cancelPhrases),
-    stripTrigger: config.forwardStripTrigger,
+    cancel: compileCancelMatcher(live.cancelPhrases),
+    stripTrigger: live.forwardStripTrigger,
   });
   const view = previewView(d);
   if (options.json) {

@@ -7,6 +7,7 @@
  * one that did not happen.
  */
 import type { Db } from './db.js';
+import { hasTable } from './migrations.js';
 
 export type ConfigType = 'bool' | 'int' | 'float' | 'str';
 
@@ -89,4 +90,9 @@ export class ConfigTable {
   remove(key: string, newValue: string, note: ChangeNote): boolean {
     return this.#remove.immediate(key, newValue, note);
   }
+}
+
+/** The config table of a database that may predate v3 (read-only commands never migrate). */
+export function configTableIfPresent(db: Db): ConfigTable | undefined {
+  return hasTable(db, 'config') ? new ConfigTable(db) : undefined;
 }
