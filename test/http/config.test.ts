@@ -281,8 +281,12 @@ describe('precedence: api > env > default', () => {
     expect(res.json()).toMatchObject({ value: '2.0', origin: 'default' });
   });
 
-  it('a value another writer stored out of range is not used: the environment applies', async () => {
-    const t = await startTestApp({ ECHONET_SESSION_TIMEOUT_S: '15' });
+  it('a value another writer stored out of range is not used: the environment applies, with one warning', async () => {
+    const warnings: string[] = [];
+    const t = await startTestApp(
+      { ECHONET_SESSION_TIMEOUT_S: '15' },
+      { logger: { level: 'warn', stream: { write: (line: string) => warnings.push(line) } } },
+    );
     await put(t, 'session_timeout_s', { value: '20' });
     // The Python service checks the type only: it would store this.
     const db = new Database(t.config.dbPath);
@@ -296,6 +300,14 @@ describe('precedence: api > env > default', () => {
       { what: 'the server to read the changed row' },
     );
     expect(entry).toMatchObject({ value: '15', origin: 'env', updated_at: null });
+    await get(t, 'session_timeout_s');
+    const said = warnings.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(said).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'config session_timeout_s="-3" in the database is not a float: a number of seconds greater than 0 and at most 86400; using the env value 15',
+      }),
+    ]);
   });
 });
 
