@@ -203,7 +203,7 @@ export const SETTINGS = {
     env: 'ECHONET_ACTIVE_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 86400',
     description:
-      'How long the `active` listen mode waits for an utterance before it returns to `trigger`.',
+      'How long the active listen mode (set with PUT /state) waits for an utterance to deliver before it goes back to trigger by itself.',
     fallback: 30,
     parse: decimal(0, 86_400, { exclusiveMin: true }),
   }),
