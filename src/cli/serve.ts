@@ -47,7 +47,8 @@ export async function serve(
     throw listenError(err, config) ?? err;
   }
   const running = app;
-  signals.onStop((signal) => shutdown(running, store, config, signal));
+  // The HTTP timeout in effect when the stop comes (PUT /config may have changed it).
+  signals.onStop((signal) => shutdown(running, store, runtime.values.httpTimeoutS, signal));
 }
 
 function logUpgrade(log: FastifyBaseLogger, store: Store): void {
@@ -93,7 +94,12 @@ export function listenError(err: unknown, config: Config): ConfigError | undefin
   }
 }
 
-function shutdown(app: FastifyInstance, store: Store, config: Config, signal: NodeJS.Signals) {
+function shutdown(
+  app: FastifyInstance,
+  store: Store,
+  httpTimeoutS: number,
+  signal: NodeJS.Signals,
+) {
   app.log.info({ signal }, 'shutting down: finishing in-flight requests');
   // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
   // keep-alive connection whose request finishes meanwhile would be kept open for the
@@ -105,7 +111,7 @@ function shutdown(app: FastifyInstance, store: Store, config: Config, signal: No
       app.log.warn('shutdown: closing connections still open after the HTTP timeout');
       app.server.closeAllConnections();
     },
-    config.httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
+    httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
   );
   app
     .close()
