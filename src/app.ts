@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
+import { discoveryInfo } from './discovery.js';
+import { handshakeRoutes } from './http/handshake.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly tableBuilder?: TableBuilder;
   /** A first build already started with `tableBuilder` (serve starts it before building the app). */
   readonly initialTable?: Promise<RoutingTable>;
+  /** True while serve's mDNS advertisement is up (GET /handshake reports it); default: never. */
+  readonly advertised?: () => boolean;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -152,6 +156,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });
   await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
+  await app.register(handshakeRoutes, {
+    version: VERSION,
+    discovery: discoveryInfo(config),
+    port: config.port,
+    advertised: deps.advertised ?? (() => false),
+    // The values routing uses now. Listen modes are not implemented yet: every source triggers.
+    describe: () => ({
+      session_timeout_s: config.sessionTimeoutS,
+      cancel_phrases: [...config.cancelPhrases],
+      listen_mode: 'trigger',
+    }),
+  });
 
   app.addHook('onClose', async () => {
     stopLocal();

@@ -2,13 +2,16 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
+import { advertise, discoveryInfo, isLoopbackHost, type Advertisement } from '../discovery.js';
 import { ConfigError } from '../errors.js';
+import { capabilities, capabilityNames } from '../http/handshake.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
 import { type Store } from '../store/store.js';
 import { assertWritableDbLocation } from './db-location.js';
 import { upgradeSummary } from './migrate.js';
 import { startRouting, type StartedRouting } from './start-routing.js';
 import type { StopSignals } from './stop-signals.js';
+import { VERSION } from '../version.js';
 
 export interface ServeOptions {
   /** The registry opened and the first table build started (cli.ts starts it early). */
@@ -28,18 +31,25 @@ export async function serve(
   const routing = options.routing ?? startRouting(config);
   const { store, tableBuilder, initialTable } = routing;
   let app: FastifyInstance | undefined;
+  let advertisement: Advertisement | undefined;
   try {
     if (usesGeneratedApiKey(config)) {
       const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
       if (created) announceGeneratedKey(value, config.dbPath);
     }
-    app = await buildApp(config, { store, tableBuilder, initialTable });
+    app = await buildApp(config, {
+      store,
+      tableBuilder,
+      initialTable,
+      advertised: () => advertisement?.status === 'advertised',
+    });
     const log = app.log;
     routing.reportBuilds?.((timing) => log.info(timing, 'routing table built in the worker'));
     logUpgrade(app.log, store);
     if (signals.received === undefined) {
       app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
       await app.listen({ host: config.host, port: config.port });
+      advertisement = startDiscovery(app, config);
     }
   } catch (err) {
     await (app ? app.close() : tableBuilder?.close());
@@ -47,7 +57,40 @@ export async function serve(
     throw listenError(err, config) ?? err;
   }
   const running = app;
-  signals.onStop((signal) => shutdown(running, store, config, signal));
+  signals.onStop((signal) => shutdown(running, store, config, signal, advertisement));
+}
+
+/**
+ * Advertises the server on the local network once it listens (so the real port is known). Returns
+ * at once: the advertisement settles in the background, and a network without multicast only logs
+ * a warning.
+ */
+function startDiscovery(app: FastifyInstance, config: Config): Advertisement | undefined {
+  if (!config.discoveryEnabled) return undefined;
+  if (isLoopbackHost(config.host)) {
+    app.log.info(
+      { host: config.host },
+      'mDNS discovery off: ECHONET_HOST is a loopback address, which other machines cannot reach',
+    );
+    return undefined;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  try {
+    return advertise({
+      info: discoveryInfo(config),
+      port,
+      version: VERSION,
+      capabilities: capabilityNames(capabilities(app)),
+      log: app.log,
+    });
+  } catch (err) {
+    app.log.warn(
+      { err },
+      'mDNS discovery could not start; Echonet works, but browsers will not find it',
+    );
+    return undefined;
+  }
 }
 
 function logUpgrade(log: FastifyBaseLogger, store: Store): void {
@@ -93,8 +136,16 @@ export function listenError(err: unknown, config: Config): ConfigError | undefin
   }
 }
 
-function shutdown(app: FastifyInstance, store: Store, config: Config, signal: NodeJS.Signals) {
+function shutdown(
+  app: FastifyInstance,
+  store: Store,
+  config: Config,
+  signal: NodeJS.Signals,
+  advertisement: Advertisement | undefined,
+) {
   app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  // Withdrawn first, so browsers stop offering a server that no longer takes new requests.
+  const withdrawn = advertisement?.stop();
   // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
   // keep-alive connection whose request finishes meanwhile would be kept open for the
   // keep-alive timeout (72 s), so idle connections are closed as they appear; and whatever is
@@ -107,8 +158,7 @@ function shutdown(app: FastifyInstance, store: Store, config: Config, signal: No
     },
     config.httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
   );
-  app
-    .close()
+  Promise.all([app.close(), withdrawn])
     .finally(() => {
       clearInterval(reaper);
       clearTimeout(deadline);
