@@ -5,7 +5,6 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
-import { Bonjour, type Service } from 'bonjour-service';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import {
@@ -16,6 +15,7 @@ import {
   type DiscoveryInfo,
   type DiscoveryLog,
 } from '../src/discovery.js';
+import { browseEchonet } from './helpers/mdns-browser.js';
 import { waitFor, within } from './helpers/wait.js';
 
 /** Collects what the advertiser logs, by level. */
@@ -43,29 +43,9 @@ function info(overrides: Partial<DiscoveryInfo> = {}): DiscoveryInfo {
   };
 }
 
-/** A browser for `_echonet._tcp`, as an assistant would run one, keeping what it has seen. */
-function browse() {
-  const bonjour = new Bonjour();
-  const up: Service[] = [];
-  const down: Service[] = [];
-  const browser = bonjour.find({ type: 'echonet' });
-  browser.on('up', (s) => up.push(s));
-  browser.on('down', (s) => down.push(s));
-  const closed = { done: false };
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (closed.done) return resolve();
-      closed.done = true;
-      browser.stop();
-      bonjour.destroy(() => resolve());
-    });
-  afterAll(close);
-  return { up, down, close, update: () => browser.update() };
-}
-
 describe('advertise', () => {
   it('is found by a bonjour-service browser, with the TXT record, and withdrawn on stop', async () => {
-    const browser = browse();
+    const browser = browseEchonet();
     const recorded = recordingLog();
     const me = info();
     const ad = advertise({

@@ -4,11 +4,11 @@
  * record, and sees it withdrawn when the server stops. On loopback nothing is advertised.
  */
 import { randomUUID } from 'node:crypto';
-import { Bonjour, type Service } from 'bonjour-service';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 import { startServer } from '../helpers/cli.js';
+import { browseEchonet } from '../helpers/mdns-browser.js';
 import { tempDbPath } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,16 +21,7 @@ async function handshake(url: string) {
 
 describe('echonet serve and mDNS', () => {
   it('advertises the listening port with its TXT record, and withdraws it on SIGTERM', async () => {
-    const bonjour = new Bonjour();
-    const up: Service[] = [];
-    const down: Service[] = [];
-    const browser = bonjour.find({ type: 'echonet' });
-    browser.on('up', (s) => up.push(s));
-    browser.on('down', (s) => down.push(s));
-    afterAll(() => {
-      browser.stop();
-      return new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
-    });
+    const { up, down } = browseEchonet();
 
     const name = `Echonet e2e ${randomUUID().slice(0, 8)}`;
     const server = await startServer({
@@ -58,7 +49,7 @@ describe('echonet serve and mDNS', () => {
     });
     const shake = await waitFor(async () => {
       const h = await handshake(server.url);
-      return h.discovery.advertised && h;
+      return h.discovery.advertised ? h : undefined;
     });
     expect(shake.discovery.port).toBe(port);
 
