@@ -134,6 +134,7 @@ export function advertise(options: AdvertiseOptions): Advertisement {
   ).server.mdns;
   mdns.on('error', unavailable);
   mdns.on('warning', (err: Error) => log.debug({ err: err.message }, 'mDNS warning'));
+  mdns.on('response', watchForNameClash(info, port, log));
 
   let service: Service | undefined;
   try {
@@ -185,5 +186,38 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       });
       return stopping;
     },
+  };
+}
+
+interface ResourceRecord {
+  readonly name?: unknown;
+  readonly type?: unknown;
+  readonly data?: unknown;
+}
+
+/**
+ * Without the package's probe, a second Echonet under the same instance name would hide one of the
+ * two; this notices another machine's service record for our name (in the answers to our start-up
+ * query, or its own announcement) and says so once.
+ */
+function watchForNameClash(info: DiscoveryInfo, port: number, log: DiscoveryLog) {
+  const ours = `${info.instanceName.replace(/\./g, '-')}._${SERVICE_TYPE}._tcp.local`.toLowerCase();
+  const ourTarget = `${info.host}.local`.toLowerCase();
+  let reported = false;
+  return (packet: { answers?: ResourceRecord[]; additionals?: ResourceRecord[] }) => {
+    if (reported) return;
+    for (const rr of [...(packet.answers ?? []), ...(packet.additionals ?? [])]) {
+      if (rr.type !== 'SRV' || String(rr.name).toLowerCase() !== ours) continue;
+      const srv = rr.data as { port?: unknown; target?: unknown } | undefined;
+      const target = String(srv?.target ?? '').toLowerCase();
+      if (srv?.port === port && target === ourTarget) continue;
+      reported = true;
+      log.warn(
+        { name: info.instanceName, other: `${target}:${String(srv?.port)}` },
+        `another service on the network is advertised as "${info.instanceName}"; browsers will ` +
+          'see only one of the two: give each Echonet its own ECHONET_DISCOVERY_NAME',
+      );
+      return;
+    }
   };
 }

@@ -85,6 +85,32 @@ describe('advertise', () => {
     await browser.close();
   });
 
+  it('warns once when another service on the network has the same name', async () => {
+    const name = uniqueName();
+    const first = recordingLog();
+    const second = recordingLog();
+    const start = (port: number, log: DiscoveryLog) =>
+      advertise({ info: info({ instanceName: name }), port, version: '1', capabilities: [], log });
+    const a = start(43_212, first.log);
+    afterAll(() => a.stop());
+    expect(await within(a.settled, undefined, 'the first advertisement')).toBe('advertised');
+    const b = start(43_213, second.log);
+    afterAll(() => b.stop());
+    expect(await within(b.settled, undefined, 'the second advertisement')).toBe('advertised');
+
+    // The second hears the first answer its start-up query; the first hears the second announce.
+    for (const recorded of [first, second]) {
+      const clash = await waitFor(() => recorded.warnings()[0], { what: 'a name clash warning' });
+      expect(clash.msg).toBe(
+        `another service on the network is advertised as "${name}"; browsers will see only one ` +
+          'of the two: give each Echonet its own ECHONET_DISCOVERY_NAME',
+      );
+    }
+    await Promise.all([a.stop(), b.stop()]);
+    expect(first.warnings()).toHaveLength(1);
+    expect(second.warnings()).toHaveLength(1);
+  });
+
   it('without the multicast socket: one warning, no throw, and stop still resolves', async () => {
     // Another program holding the mDNS port exclusively is what an mDNS-less machine looks like
     // to the socket: the bind fails (here on a free port, so the real 5353 is left alone).
