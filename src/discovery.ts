@@ -145,7 +145,7 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       host: `${info.host}.local`,
       txt: txtRecord(info, options.version, options.capabilities),
       // The package's probe reports a name clash with console.log and a stack trace, outside the
-      // JSON log; the handshake and the README ask for one name per Echonet instead.
+      // JSON log, and gives up; watchForNameClash logs it instead, and the advertisement stays.
       probe: false,
     });
   } catch (err) {
@@ -177,11 +177,11 @@ export function advertise(options: AdvertiseOptions): Advertisement {
     settled,
     stop() {
       stopping ??= new Promise<void>((resolve) => {
-        const wasUp = status === 'advertised';
         set('stopped');
         const close = () => bonjour.destroy(() => resolve());
-        // The goodbye only goes out on a network that took the announcement.
-        if (service && wasUp) bonjour.unpublishAll(close);
+        // The goodbye goes out even while starting (the announcement may be out already); where
+        // packets cannot be sent, its send fails at once and the socket closes all the same.
+        if (service) bonjour.unpublishAll(close);
         else close();
       });
       return stopping;
