@@ -7,11 +7,11 @@ import { ConfigError } from '../errors.js';
 import { capabilities, capabilityNames } from '../http/handshake.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
 import { type Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 import { assertWritableDbLocation } from './db-location.js';
 import { upgradeSummary } from './migrate.js';
 import { startRouting, type StartedRouting } from './start-routing.js';
 import type { StopSignals } from './stop-signals.js';
-import { VERSION } from '../version.js';
 
 export interface ServeOptions {
   /** The registry opened and the first table build started (cli.ts starts it early). */
