@@ -10,6 +10,8 @@ import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
 import { configRoutes } from './http/config.js';
+import { discoveryInfo } from './discovery.js';
+import { handshakeRoutes } from './http/handshake.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -61,6 +63,8 @@ export interface AppDeps {
   readonly runtime?: RuntimeSettings;
   /** With no `runtime`: the settings a variable gave, for GET /config's `origin`. */
   readonly fromEnv?: ReadonlySet<keyof Config>;
+  /** True while serve's mDNS advertisement is up (GET /handshake reports it); default: never. */
+  readonly advertised?: () => boolean;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -189,6 +193,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(sessionRoutes, { handler });
   await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
   await app.register(configRoutes, { runtime, handler });
+  await app.register(handshakeRoutes, {
+    version: VERSION,
+    discovery: discoveryInfo(config),
+    port: config.port,
+    advertised: deps.advertised ?? (() => false),
+    // The values routing uses now.
+    describe: () => ({
+      session_timeout_s: runtime.values.sessionTimeoutS,
+      cancel_phrases: [...runtime.values.cancelPhrases],
+      listen_mode: 'trigger',
+    }),
+  });
 
   app.addHook('onClose', async () => {
     stopLocal();

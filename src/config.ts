@@ -74,6 +74,31 @@ const listOf =
     return items.length > 0 && items.every((i) => i !== undefined) ? (items as T[]) : undefined;
   };
 
+// DNS-SD limits (RFC 6763): an instance name is one DNS label (63 bytes); a TXT string holds 255
+// bytes, key and `=` included. Dots would be read as label separators by most browsers.
+const hasControl = (s: string) =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+const dnsSdInstanceName = (raw: string) => {
+  const name = raw.trim();
+  return name !== '' && utf8Bytes(name) <= 63 && !name.includes('.') && !hasControl(name)
+    ? name
+    : undefined;
+};
+
+/** `echonet`, `echonet.local` and `echonet.local.` all mean the label `echonet`. */
+const mdnsHostLabel = (raw: string) => {
+  const label = raw.trim().replace(/\.local\.?$/i, '');
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) ? label : undefined;
+};
+
+const TXT_VALUE_ACCEPTS = 'text of 1 to 64 bytes without control characters';
+const txtValue = (raw: string) => {
+  const value = raw.trim();
+  return value !== '' && utf8Bytes(value) <= 64 && !hasControl(value) ? value : undefined;
+};
+
 const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 /** Addresses and ranges (or proxy-addr's keywords) for Fastify's trustProxy; never host names. */
 const proxyEntry = (s: string) => {
@@ -246,6 +271,44 @@ export const SETTINGS = {
     description: 'Log verbosity (JSON lines on stdout).',
     fallback: 'info',
     parse: (raw) => LOG_LEVELS.find((l) => l === raw.toLowerCase()),
+  }),
+  discoveryEnabled: setting({
+    env: 'ECHONET_DISCOVERY_ENABLED',
+    accepts: 'true or false',
+    description:
+      'Advertise Echonet on the local network by mDNS/DNS-SD as `_echonet._tcp` (not while ECHONET_HOST is a loopback address, which no other machine can reach).',
+    fallback: true,
+    parse: boolean,
+  }),
+  discoveryName: setting({
+    env: 'ECHONET_DISCOVERY_NAME',
+    accepts: 'a name of 1 to 63 bytes without dots or control characters',
+    description: 'The instance name browsers show; give each Echonet on one network its own.',
+    fallback: 'Echonet',
+    parse: dnsSdInstanceName,
+  }),
+  discoveryHost: setting<string | undefined>({
+    env: 'ECHONET_DISCOVERY_HOST',
+    accepts: 'a host name of letters, digits and hyphens (1 to 63; `.local` is added)',
+    description:
+      'The `.local` name the advertisement points at (Echonet answers for it with this machine’s addresses). Unset: this machine’s host name.',
+    fallback: undefined,
+    parse: mdnsHostLabel,
+  }),
+  discoveryZone: setting({
+    env: 'ECHONET_DISCOVERY_ZONE',
+    accepts: TXT_VALUE_ACCEPTS,
+    description: 'The zone (house, site) advertised in the `zone` TXT record and the handshake.',
+    fallback: 'home',
+    parse: txtValue,
+  }),
+  discoverySubzone: setting<string | undefined>({
+    env: 'ECHONET_DISCOVERY_SUBZONE',
+    accepts: TXT_VALUE_ACCEPTS,
+    description:
+      'The part of the zone (floor, room) advertised in the `subzone` TXT record and the handshake. Unset: empty.',
+    fallback: undefined,
+    parse: txtValue,
   }),
   matchFuzzy: setting({
     env: 'ECHONET_MATCH_FUZZY',

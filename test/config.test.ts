@@ -65,6 +65,16 @@ describe('loadConfig', () => {
     ],
     ['ECHONET_FORWARD_STRIP_TRIGGER', 'maybe', /expected true or false/],
     ['ECHONET_DB_PATH', '  ', /ECHONET_DB_PATH/],
+    ['ECHONET_DISCOVERY_ENABLED', 'sometimes', /ECHONET_DISCOVERY_ENABLED.*true or false/],
+    ['ECHONET_DISCOVERY_NAME', 'echonet.kitchen', /ECHONET_DISCOVERY_NAME.*without dots/],
+    ['ECHONET_DISCOVERY_NAME', 'é'.repeat(32), /ECHONET_DISCOVERY_NAME.*1 to 63 bytes/],
+    ['ECHONET_DISCOVERY_NAME', 'tab\there', /ECHONET_DISCOVERY_NAME/],
+    ['ECHONET_DISCOVERY_HOST', 'my_pi', /ECHONET_DISCOVERY_HOST.*letters, digits and hyphens/],
+    ['ECHONET_DISCOVERY_HOST', 'pi.lan', /ECHONET_DISCOVERY_HOST/],
+    ['ECHONET_DISCOVERY_HOST', '-pi', /ECHONET_DISCOVERY_HOST/],
+    ['ECHONET_DISCOVERY_ZONE', 'z'.repeat(65), /ECHONET_DISCOVERY_ZONE.*1 to 64 bytes/],
+    ['ECHONET_DISCOVERY_ZONE', '', /ECHONET_DISCOVERY_ZONE/],
+    ['ECHONET_DISCOVERY_SUBZONE', 'a\nb', /ECHONET_DISCOVERY_SUBZONE/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(message);

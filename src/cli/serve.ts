@@ -2,9 +2,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, usesGeneratedApiKey } from '../app.js';
 import type { Config } from '../config.js';
+import { advertise, discoveryInfo, isLoopbackHost, type Advertisement } from '../discovery.js';
 import { ConfigError } from '../errors.js';
+import { capabilities, capabilityNames } from '../http/handshake.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
 import { type Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 import { assertWritableDbLocation } from './db-location.js';
 import { upgradeSummary } from './migrate.js';
 import { startRouting, type StartedRouting } from './start-routing.js';
@@ -28,18 +31,26 @@ export async function serve(
   const routing = options.routing ?? startRouting(config);
   const { store, runtime, tableBuilder, initialTable } = routing;
   let app: FastifyInstance | undefined;
+  let advertisement: Advertisement | undefined;
   try {
     if (usesGeneratedApiKey(config)) {
       const { value, created } = store.secrets.getOrCreate(GENERATED_API_KEY);
       if (created) announceGeneratedKey(value, config.dbPath);
     }
-    app = await buildApp(config, { store, runtime, tableBuilder, initialTable });
+    app = await buildApp(config, {
+      store,
+      runtime,
+      tableBuilder,
+      initialTable,
+      advertised: () => advertisement?.status === 'advertised',
+    });
     const log = app.log;
     routing.reportBuilds?.((timing) => log.info(timing, 'routing table built in the worker'));
     logUpgrade(app.log, store);
     if (signals.received === undefined) {
       app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
       await app.listen({ host: config.host, port: config.port });
+      advertisement = startDiscovery(app, config);
     }
   } catch (err) {
     await (app ? app.close() : tableBuilder?.close());
@@ -48,7 +59,40 @@ export async function serve(
   }
   const running = app;
   // The HTTP timeout in effect when the stop comes (PUT /config may have changed it).
-  signals.onStop((signal) => shutdown(running, store, runtime.values.httpTimeoutS, signal));
+  signals.onStop((signal) => shutdown(running, store, runtime.values.httpTimeoutS, signal, advertisement));
+}
+
+/**
+ * Advertises the server on the local network once it listens (so the real port is known). Returns
+ * at once: the advertisement settles in the background, and a network without multicast only logs
+ * a warning.
+ */
+function startDiscovery(app: FastifyInstance, config: Config): Advertisement | undefined {
+  if (!config.discoveryEnabled) return undefined;
+  if (isLoopbackHost(config.host)) {
+    app.log.info(
+      { host: config.host },
+      'mDNS discovery off: ECHONET_HOST is a loopback address, which other machines cannot reach',
+    );
+    return undefined;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  try {
+    return advertise({
+      info: discoveryInfo(config),
+      port,
+      version: VERSION,
+      capabilities: capabilityNames(capabilities(app)),
+      log: app.log,
+    });
+  } catch (err) {
+    app.log.warn(
+      { err },
+      'mDNS discovery could not start; Echonet works, but browsers will not find it',
+    );
+    return undefined;
+  }
 }
 
 function logUpgrade(log: FastifyBaseLogger, store: Store): void {
@@ -99,8 +143,11 @@ function shutdown(
   store: Store,
   httpTimeoutS: number,
   signal: NodeJS.Signals,
+  advertisement: Advertisement | undefined,
 ) {
   app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  // Withdrawn first, so browsers stop offering a server that no longer takes new requests.
+  const withdrawn = advertisement?.stop();
   // app.close() stops accepting, then waits for in-flight requests (and their forwards). A
   // keep-alive connection whose request finishes meanwhile would be kept open for the
   // keep-alive timeout (72 s), so idle connections are closed as they appear; and whatever is
@@ -113,8 +160,7 @@ function shutdown(
     },
     httpTimeoutS * 1000 + SHUTDOWN_SLACK_MS,
   );
-  app
-    .close()
+  Promise.all([app.close(), withdrawn])
     .finally(() => {
       clearInterval(reaper);
       clearTimeout(deadline);

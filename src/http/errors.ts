@@ -1,6 +1,6 @@
 /**
- * The one place errors become HTTP responses: `{ok:false, error}` with the right status. Bad input
- * is always a 4xx naming the field; anything unexpected is a logged 500 without details.
+ * The one place errors become HTTP responses: `{ok:false, error, detail}` with the right status. Bad
+ * input is always a 4xx naming the field; anything unexpected is a logged 500 without details.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EchonetError } from '../errors.js';
@@ -13,18 +13,26 @@ interface ValidationIssue {
   params: Record<string, unknown>;
 }
 
+/**
+ * Every error body. `detail` repeats `error` for clients written for the Python service, whose
+ * FastAPI errors carried their message there.
+ */
+export function errorBody(message: string): { ok: false; error: string; detail: string } {
+  return { ok: false, error: message, detail: message };
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | EchonetError | Error, request, reply) => {
     const { status, message } = describe(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ err: error.message, status }, 'request refused');
-    reply.status(status).send({ ok: false, error: message });
+    reply.status(status).send(errorBody(message));
   });
 
   app.setNotFoundHandler((request, reply) => {
     reply
       .status(404)
-      .send({ ok: false, error: `Route ${request.method} ${request.url.split('?')[0]} not found` });
+      .send(errorBody(`Route ${request.method} ${request.url.split('?')[0]} not found`));
   });
 }
 
@@ -47,7 +55,7 @@ export async function answerUnroutable(
     request.log.error({ err }, 'request failed');
     answer = { status: 500, message: 'internal error' };
   }
-  void reply.code(answer.status).send({ ok: false, error: answer.message });
+  void reply.code(answer.status).send(errorBody(answer.message));
 }
 
 function unroutable(error: FastifyError): { status: number; message: string } {

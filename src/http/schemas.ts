@@ -7,7 +7,7 @@ export const SessionBody = Type.Object({
   source_id: Type.String(),
   room: Type.Union([Type.String(), Type.Null()]),
   last_ts: Type.Number(),
-  expires_in_s: Type.Number(),
+  expires_in_s: Type.Integer(),
 });
 
 export const MatchBody = Type.Object({

@@ -117,7 +117,9 @@ export class SessionTable {
       source_id: s.sourceId,
       room: s.room,
       last_ts: s.lastTs,
-      expires_in_s: Math.round(remainingMs / 100) / 10,
+      // Whole seconds, as the Python service sent them (its clients parse an int); rounded up, so
+      // a session that is still live never reads 0.
+      expires_in_s: Math.ceil(remainingMs / 1000),
     };
   }
 

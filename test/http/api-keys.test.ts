@@ -101,7 +101,7 @@ describe('one connection shared by many clients (behind a proxy)', () => {
     expect((await list(API_KEY, '10.0.0.1')).status).toBe(200);
     const wrong = await list(`${API_KEY.slice(0, -1)}x`, '10.0.0.2');
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toEqual({ ok: false, error: 'invalid API key' });
+    expect(wrong.body).toEqual({ ok: false, error: 'invalid API key', detail: 'invalid API key' });
     expect((await list('', '10.0.0.3')).status).toBe(401);
     expect((await list(API_KEY, '10.0.0.1')).status).toBe(200);
     expect(c.connections()).toBe(1);
@@ -151,7 +151,10 @@ describe('the /keys routes', () => {
     expect(revoked.json()).toEqual({ ok: true, revoked: id });
     // The next request on the connection that just used the key is refused.
     const after = await c.request('GET', '/targets', { 'x-api-key': key });
-    expect(after).toEqual({ status: 401, body: { ok: false, error: 'invalid API key' } });
+    expect(after).toEqual({
+      status: 401,
+      body: { ok: false, error: 'invalid API key', detail: 'invalid API key' },
+    });
     expect((await c.request('GET', '/keys', admin)).body).toEqual({ ok: true, keys: [] });
     expect(c.connections()).toBe(1);
   });

@@ -37,14 +37,22 @@ describe('API key', () => {
     const t = await startTestApp();
     const missing = await t.app.inject({ method: method as 'GET', url });
     expect(missing.statusCode).toBe(401);
-    expect(missing.json()).toEqual({ ok: false, error: 'missing X-API-Key header' });
+    expect(missing.json()).toEqual({
+      ok: false,
+      error: 'missing X-API-Key header',
+      detail: 'missing X-API-Key header',
+    });
     const wrong = await t.app.inject({
       method: method as 'GET',
       url,
       headers: { 'x-api-key': 'nope' },
     });
     expect(wrong.statusCode).toBe(401);
-    expect(wrong.json()).toEqual({ ok: false, error: 'invalid API key' });
+    expect(wrong.json()).toEqual({
+      ok: false,
+      error: 'invalid API key',
+      detail: 'invalid API key',
+    });
     expect(wrong.body).not.toContain(API_KEY);
   });
 
@@ -87,7 +95,11 @@ describe('admin key', () => {
       payload: body,
     });
     expect(wrong.statusCode).toBe(403);
-    expect(wrong.json()).toEqual({ ok: false, error: 'invalid admin key' });
+    expect(wrong.json()).toEqual({
+      ok: false,
+      error: 'invalid admin key',
+      detail: 'invalid admin key',
+    });
     const ok = await t.request({ method: 'POST', url: '/register', payload: body });
     expect(ok.statusCode).toBe(200);
     const del = await t.app.inject({ method: 'DELETE', url: '/targets/astraea', headers });
@@ -223,6 +235,7 @@ describe('POST /register', () => {
     expect(bad.json()).toEqual({
       ok: false,
       error: expect.stringContaining('body is not valid JSON'),
+      detail: bad.json().error,
     });
     const empty = await postRaw(t, '', 'application/json');
     expect(empty.statusCode).toBe(400);
@@ -237,7 +250,11 @@ describe('POST /register', () => {
       payload: { name: 'a', base_url: 'http://a:1', phrases: ['x'.repeat(70_000)] },
     });
     expect(huge.statusCode).toBe(413);
-    expect(huge.json()).toEqual({ ok: false, error: 'request body is too large' });
+    expect(huge.json()).toEqual({
+      ok: false,
+      error: 'request body is too large',
+      detail: 'request body is too large',
+    });
   });
 });
 
@@ -287,7 +304,11 @@ describe('GET /targets and DELETE /targets/{name}', () => {
     expect(del.json()).toEqual({ ok: true, deleted: 'astraea' });
     const again = await t.request({ method: 'DELETE', url: '/targets/astraea' });
     expect(again.statusCode).toBe(404);
-    expect(again.json()).toEqual({ ok: false, error: "Target 'astraea' not found" });
+    expect(again.json()).toEqual({
+      ok: false,
+      error: "Target 'astraea' not found",
+      detail: "Target 'astraea' not found",
+    });
   });
 });
 
@@ -337,9 +358,10 @@ describe('sessions endpoints', () => {
       ],
     });
     const end = await t.request({ method: 'POST', url: '/sessions/door/end' });
-    expect(end.json()).toEqual({ ok: true, ended: true });
+    // The Python service's answer (`ended`: the source), and ours (whether a session was open).
+    expect(end.json()).toEqual({ ok: true, ended: 'door', had_session: true });
     const again = await t.request({ method: 'POST', url: '/sessions/door/end' });
-    expect(again.json()).toEqual({ ok: true, ended: false });
+    expect(again.json()).toEqual({ ok: true, ended: 'door', had_session: false });
     expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toEqual([]);
   });
 });
@@ -349,6 +371,10 @@ describe('unknown routes', () => {
     const t = await startTestApp();
     const res = await t.request({ method: 'GET', url: '/nope?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ ok: false, error: 'Route GET /nope not found' });
+    expect(res.json()).toEqual({
+      ok: false,
+      error: 'Route GET /nope not found',
+      detail: 'Route GET /nope not found',
+    });
   });
 });

@@ -231,9 +231,10 @@ async function send(
   expect(res.headers['x-content-type-options'], where).toBe('nosniff');
   const parsed = JSON.parse(res.body) as Record<string, unknown>;
   if (res.statusCode >= 400) {
-    expect(Object.keys(parsed).sort(), where).toEqual(['error', 'ok']);
+    expect(Object.keys(parsed).sort(), where).toEqual(['detail', 'error', 'ok']);
     expect(parsed.ok, where).toBe(false);
     expect(typeof parsed.error, where).toBe('string');
+    expect(parsed.detail, where).toBe(parsed.error);
     expect(registrySnapshot(), where).toBe(before);
     expect(await listedTargets(), where).toBe(listedBefore);
   }
@@ -312,6 +313,22 @@ describe('fuzzing every endpoint', () => {
     await check(
       fc.asyncProperty(pathTrick, fc.option(body(anyValue)), keys, async (id, b, h) => {
         await send('POST', `/sessions/${id}/end`, b ?? undefined, h);
+      }),
+    );
+  });
+
+  it('DELETE /sessions/{id}', async () => {
+    await check(
+      fc.asyncProperty(pathTrick, keys, async (id, h) => {
+        await send('DELETE', `/sessions/${id}`, undefined, h);
+      }),
+    );
+  });
+
+  it('GET /handshake', async () => {
+    await check(
+      fc.asyncProperty(pathTrick, keys, async (q, h) => {
+        await send('GET', `/handshake?${q}`, undefined, h);
       }),
     );
   });

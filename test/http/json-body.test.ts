@@ -37,7 +37,7 @@ describe('JSON bodies', () => {
       payload,
     });
     expect(res.statusCode, res.body).toBe(400);
-    expect(res.json()).toEqual({ ok: false, error: POISON_MESSAGE });
+    expect(res.json()).toEqual({ ok: false, error: POISON_MESSAGE, detail: POISON_MESSAGE });
     expect(t.store.targets.count()).toBe(0);
   });
 
@@ -69,6 +69,10 @@ describe('JSON bodies', () => {
     // that lets the schema answer is live (without it: "body is not valid JSON: Unexpected end").
     const empty = await send('');
     expect(empty.statusCode).toBe(400);
-    expect(empty.json()).toEqual({ ok: false, error: 'body must be an object' });
+    expect(empty.json()).toEqual({
+      ok: false,
+      error: 'body must be an object',
+      detail: 'body must be an object',
+    });
   });
 });

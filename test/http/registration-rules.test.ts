@@ -45,6 +45,8 @@ describe('POST /register refuses what could never work', () => {
         ok: false,
         error:
           'body.phrases must hold at least one phrase: a target without one can never be woken',
+        detail:
+          'body.phrases must hold at least one phrase: a target without one can never be woken',
       },
     });
     expect(await count(t)).toBe(0);
@@ -116,6 +118,8 @@ describe('POST /register conflicts', () => {
       body: {
         ok: false,
         error:
+          "Phrase 'Hey, Astraea' of target 'nova' collides with 'hey astraea' of target 'astraea'",
+        detail:
           "Phrase 'Hey, Astraea' of target 'nova' collides with 'hey astraea' of target 'astraea'",
       },
     });
