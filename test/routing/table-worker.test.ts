@@ -24,6 +24,7 @@ import { API_KEY, startTestApp } from '../helpers/app.js';
 import { startServer } from '../helpers/cli.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const WORKER = new URL('../../dist/table-worker.mjs', import.meta.url);
 const MATCH = DEFAULT_MATCH_OPTIONS;
@@ -344,12 +345,15 @@ describe('routing tables rebuilt off the event loop', () => {
       expect(await post('/text', { source_id: 'b', text: 'hey freshly hi' })).toMatchObject({
         routed_to: 'fresh',
       });
-      const built = server
-        .output()
-        .split('\n')
-        .filter((l) => l.includes('routing table built in the worker'))
-        .map((l) => JSON.parse(l) as { phrases: number });
-      expect(built.map((b) => b.phrases)).toEqual([3_001]);
+      // The log line is written as the table is swapped in; the child's stdout may reach us later.
+      const builds = () =>
+        server
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('routing table built in the worker'))
+          .map((l) => (JSON.parse(l) as { phrases: number }).phrases);
+      await waitFor(() => builds().length > 0);
+      expect(builds()).toEqual([3_001]);
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);
       await target.close();
