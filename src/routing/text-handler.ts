@@ -11,7 +11,8 @@ import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
 import { LiveTable } from './live-table.js';
 import { prepareUtterance } from './normalize.js';
-import { decide, type Decision, type Mode, type RouterRules } from './router.js';
+import type { ListenModes } from './listen-modes.js';
+import { decide, decideActive, type Decision, type Mode, type RouterRules } from './router.js';
 import { compileCancelMatcher, type RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
@@ -58,6 +59,8 @@ export interface TextHandlerOptions {
   readonly match: MatchOptions;
   readonly clock: Clock;
   readonly forwarder: Forwarder;
+  /** The listen modes (inactive, trigger, active); absent: always trigger. */
+  readonly listenModes?: ListenModes;
   /** Hears of every decision once it is final (the decision log); must not block. */
   readonly onDecision?: DecisionListener;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
@@ -154,6 +157,9 @@ export class TextHandler {
     const table = this.#live.table;
     const room = input.room ?? null;
     const ts = input.ts ?? receivedAt / 1000;
+    const listen = this.#options.listenModes?.for(input.source_id);
+    // Muted: nothing is matched, forwarded or changed, sessions included.
+    if (listen?.state.mode === 'inactive') return this.#muted(input, receivedAt);
     let live = this.sessions.live(input.source_id);
     if (live && !table.has(live.target)) {
       this.sessions.end(input.source_id);
@@ -161,7 +167,12 @@ export class TextHandler {
     }
     const utterance = prepareUtterance(input.text);
     const rules = this.#rules;
-    const decision = decide(utterance, live?.target ?? null, rules);
+    let decision = decide(utterance, live?.target ?? null, rules);
+    const activeTarget = listen?.state.mode === 'active' ? listen.state.target : null;
+    // A target no longer registered cannot receive: the utterance routes as in trigger mode.
+    if (activeTarget !== null && table.has(activeTarget)) {
+      decision = decideActive(decision, utterance, activeTarget);
+    }
 
     let session = live;
     let change: SessionChange = null;
@@ -178,6 +189,9 @@ export class TextHandler {
       case 'session_continue':
         session = this.sessions.extend(live as NonNullable<typeof live>, input.room ?? null, ts);
         change = 'continued';
+        break;
+      case 'dispatch_once':
+        session = undefined;
         break;
       case 'idle':
         break;
@@ -198,7 +212,7 @@ export class TextHandler {
     let status: number | null = null;
     let latencyMs: number | null = null;
     let failure: string | null = null;
-    if (decision.forward && session && decision.target !== null) {
+    if (decision.forward && decision.target !== null) {
       const url = table.listenUrl(decision.target);
       const admission = url === undefined ? undefined : this.health.admit(decision.target);
       if (url === undefined) failure = 'forward_failed:target_unregistered';
@@ -211,8 +225,8 @@ export class TextHandler {
             event_id: eventId,
             ts,
             source_id: input.source_id,
-            room: session.room,
-            session_id: session.id,
+            room: session?.room ?? room,
+            session_id: session?.id ?? null,
             mode: decision.forward.mode,
             text: decision.forward.text,
             confidence: input.confidence ?? null,
@@ -232,6 +246,9 @@ export class TextHandler {
       }
       if (failure !== null) result.reason = failure;
     }
+    if (listen && result.forwarded && result.routed_to !== null) {
+      this.#options.listenModes?.delivered(listen, result.routed_to);
+    }
     this.#options.onDecision?.({
       id: eventId,
       receivedAt,
@@ -239,12 +256,13 @@ export class TextHandler {
       room: session?.room ?? room,
       text: input.text,
       confidence: input.confidence ?? null,
-      listenMode: 'trigger',
+      listenMode: listen?.state.mode ?? 'trigger',
       mode: result.mode,
       reason: result.reason,
       target: result.routed_to,
       match: result.match,
-      sessionId: session?.id ?? live?.id ?? null,
+      // A dispatch outside a session belongs to none (not to another target's live one).
+      sessionId: decision.mode === 'dispatch_once' ? null : (session?.id ?? live?.id ?? null),
       sessionChange: change,
       forwarded: result.forwarded,
       status,
@@ -255,6 +273,42 @@ export class TextHandler {
     return result;
   }
 
+  /** The answer (and decision record) for an utterance met by the inactive listen mode. */
+  #muted(input: TextInput, receivedAt: number): TextResult {
+    const eventId = randomUUID();
+    this.#options.onDecision?.({
+      id: eventId,
+      receivedAt,
+      sourceId: input.source_id,
+      room: input.room ?? null,
+      text: input.text,
+      confidence: input.confidence ?? null,
+      listenMode: 'inactive',
+      mode: 'idle',
+      reason: MUTED_REASON,
+      target: null,
+      match: null,
+      sessionId: null,
+      sessionChange: null,
+      forwarded: false,
+      status: null,
+      latencyMs: null,
+      failure: null,
+      // Nothing was matched, so there is no near miss to compute.
+      idle: null,
+    });
+    return {
+      handled: false,
+      routed_to: null,
+      mode: 'idle',
+      session: null,
+      forwarded: false,
+      reason: MUTED_REASON,
+      match: null,
+      event_id: eventId,
+    };
+  }
+
   #rulesFor(table: RoutingTable): RouterRules {
     return {
       triggers: table.triggers,
@@ -263,6 +317,8 @@ export class TextHandler {
     };
   }
 }
+
+const MUTED_REASON = 'listen_mode_inactive';
 
 const DEFAULT_TARGET_LIMITS = { maxInflight: 32, breakerFailures: 5, breakerCooldownS: 10 };
 
