@@ -20,8 +20,16 @@ describe('loadConfig', () => {
       cancelPhrases: ['cancel', 'never mind', 'nevermind', 'stop listening'],
       forwardStripTrigger: true,
       httpTimeoutS: 3,
+      activeTimeoutS: 30,
+      initialListenMode: 'trigger',
       logLevel: 'info',
     });
+    expect(
+      loadConfig(
+        { ECHONET_ACTIVE_TIMEOUT_S: '2.5', ECHONET_INITIAL_LISTEN_MODE: 'Inactive' },
+        noFile,
+      ),
+    ).toMatchObject({ activeTimeoutS: 2.5, initialListenMode: 'inactive' });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -65,6 +73,13 @@ describe('loadConfig', () => {
     ],
     ['ECHONET_FORWARD_STRIP_TRIGGER', 'maybe', /expected true or false/],
     ['ECHONET_DB_PATH', '  ', /ECHONET_DB_PATH/],
+    ['ECHONET_ACTIVE_TIMEOUT_S', '0', /ECHONET_ACTIVE_TIMEOUT_S="0" is invalid: expected a number/],
+    [
+      'ECHONET_INITIAL_LISTEN_MODE',
+      'active',
+      /ECHONET_INITIAL_LISTEN_MODE="active" is invalid: expected trigger or inactive \(active needs a target/,
+    ],
+    ['ECHONET_INITIAL_LISTEN_MODE', 'muted', /ECHONET_INITIAL_LISTEN_MODE/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(message);

@@ -5,15 +5,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { TargetNotFound, ValidationError } from '../errors.js';
-import {
-  LISTEN_MODES,
-  isListenMode,
-  type ListenModes,
-  type ModeState,
-} from '../routing/listen-modes.js';
+import { TargetNotFound } from '../errors.js';
+import { parseListenMode, type ListenModes, type ModeState } from '../routing/listen-modes.js';
 import type { TextHandler } from '../routing/text-handler.js';
-import type { SettingsStore } from '../store/settings.js';
+import { historyLimit, type SettingsStore } from '../store/settings.js';
 import type { TargetRegistry } from '../store/targets.js';
 
 export interface StateRoutesOptions {
@@ -23,10 +18,6 @@ export interface StateRoutesOptions {
   /** Waited on after a change, so an `active` target already routes when PUT answers. */
   readonly handler: TextHandler;
 }
-
-/** Python's default and ceiling for GET /state/history. */
-export const HISTORY_DEFAULT_LIMIT = 50;
-export const HISTORY_MAX_LIMIT = 500;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
   Type.Union([t, Type.Null()]);
@@ -94,24 +85,6 @@ const PutResponse = Type.Object({
   source_id: Nullable(Type.String()),
   expires_in_s: Nullable(Type.Number()),
 });
-
-/** `limit` as given in the query: default 50, at most 500 (more is capped, as the Python service does). */
-export function historyLimit(raw: string | undefined, field: string): number {
-  if (raw === undefined) return HISTORY_DEFAULT_LIMIT;
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
-    throw new ValidationError(
-      `${field} must be a whole number from 1 (at most ${HISTORY_MAX_LIMIT} are returned)`,
-    );
-  }
-  return Math.min(Number(raw), HISTORY_MAX_LIMIT);
-}
-
-/** The state a mode change names, or a ValidationError naming `field` and the three modes. */
-export function parseListenMode(raw: string, field: string) {
-  if (!isListenMode(raw))
-    throw new ValidationError(`${field} must be one of ${LISTEN_MODES.join(', ')}`);
-  return raw;
-}
 
 export const stateRoutes: FastifyPluginAsyncTypebox<StateRoutesOptions> = async (app, opts) => {
   const { modes, settings, targets, handler } = opts;

@@ -11,6 +11,7 @@
  * the reset when nobody reads. Every change is a `settings_log` row.
  */
 import type { Clock } from '../clock.js';
+import { ValidationError } from '../errors.js';
 import { parseSqlTime, sqlTime, type SettingsStore } from '../store/settings.js';
 
 export const LISTEN_MODES = ['inactive', 'trigger', 'active'] as const;
@@ -18,6 +19,24 @@ export type ListenMode = (typeof LISTEN_MODES)[number];
 
 export function isListenMode(value: unknown): value is ListenMode {
   return (LISTEN_MODES as readonly unknown[]).includes(value);
+}
+
+/** The mode a change names, or a ValidationError naming `field` and the three modes. */
+export function parseListenMode(raw: string, field: string): ListenMode {
+  if (!isListenMode(raw)) {
+    throw new ValidationError(`${field} must be one of ${LISTEN_MODES.join(', ')}`);
+  }
+  return raw;
+}
+
+/**
+ * The target a mode change's log source names: PUT /state writes `<source>:<target>`, as the
+ * Python service does, and `echonet state set` writes `cli:<target>`. Null when it names none.
+ */
+export function targetOfSource(source: string | null): string | null {
+  const colon = source?.lastIndexOf(':') ?? -1;
+  if (source === null || colon < 0 || colon === source.length - 1) return null;
+  return source.slice(colon + 1).toLowerCase();
 }
 
 /** The setting holding the global mode (the Python service's name). */
@@ -246,11 +265,9 @@ export class ListenModes {
     return { mode, target, since: Number.isNaN(since) ? now : since };
   }
 
-  /** The target named by the newest log row that set `name` active (`<source>:<target>`). */
+  /** The target named by the newest log row that set `name` active. */
   #targetOfLastActive(name: string): string | null {
-    const source = this.#store.lastChangeTo(name, 'active')?.source ?? '';
-    const colon = source.lastIndexOf(':');
-    return colon < 0 || colon === source.length - 1 ? null : source.slice(colon + 1).toLowerCase();
+    return targetOfSource(this.#store.lastChangeTo(name, 'active')?.source ?? null);
   }
 
   #timeoutMs(): number {

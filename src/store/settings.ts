@@ -4,6 +4,7 @@
  * written in one transaction, so the log never misses a change nor records one that did not
  * happen. Rows the Python service wrote read like Echonet's own.
  */
+import { ValidationError } from '../errors.js';
 import type { Db } from './db.js';
 import { hasTable } from './migrations.js';
 
@@ -45,6 +46,25 @@ export function sqlTime(ms: number): string {
 /** Reads a stored time (UTC, no zone written) back into ms since the epoch; NaN if unreadable. */
 export function parseSqlTime(text: string): number {
   return Date.parse(`${text.replace(' ', 'T')}Z`);
+}
+
+/** The Python service's default and ceiling for a history query. */
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const HISTORY_MAX_LIMIT = 500;
+
+/**
+ * A history `limit` as given (a query parameter, a CLI option): default 50, more than 500 capped
+ * at 500 as the Python service does; anything but a whole number from 1 is a ValidationError
+ * naming `field`.
+ */
+export function historyLimit(raw: string | undefined, field: string): number {
+  if (raw === undefined) return HISTORY_DEFAULT_LIMIT;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw new ValidationError(
+      `${field} must be a whole number from 1 (at most ${HISTORY_MAX_LIMIT} are returned)`,
+    );
+  }
+  return Math.min(Number(raw), HISTORY_MAX_LIMIT);
 }
 
 export class SettingsStore {
