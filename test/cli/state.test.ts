@@ -126,16 +126,14 @@ describe('echonet state', () => {
     const env = { ECHONET_DB_PATH: db, ECHONET_API_KEY: KEY };
     const server = await startServer(env);
     try {
-      const say = async () =>
-        (
-          await (
-            await fetch(`${server.url}/text`, {
-              method: 'POST',
-              headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-              body: JSON.stringify({ source_id: 'kitchen', text: 'hey astraea hello' }),
-            })
-          ).json()
-        ).reason as string;
+      const say = async () => {
+        const res = await fetch(`${server.url}/text`, {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ source_id: 'kitchen', text: 'hey astraea hello' }),
+        });
+        return ((await res.json()) as { reason: string }).reason;
+      };
       expect(await say()).not.toBe('listen_mode_inactive');
       const set = await runCli(['state', 'set', 'inactive', '--target', 'astraea'], { env });
       expect(set.code, set.stderr).toBe(0);
