@@ -115,6 +115,7 @@ describe('GET /state and GET /state/history', () => {
     for (const url of ['/state', '/state/history']) {
       const res = await t.app.inject({ method: 'GET', url });
       expect(res.statusCode).toBe(401);
+      expect((await t.request({ method: 'GET', url })).statusCode).toBe(200);
     }
   });
 });
@@ -389,8 +390,12 @@ describe('active', () => {
 
   it('routes as trigger when its target was deleted meanwhile', async () => {
     const { t } = await setUp();
-    await put(t, { target: 'astraea', source: 'llm', state: 'active' });
+    expect((await put(t, { target: 'astraea', source: 'llm', state: 'active' })).statusCode).toBe(
+      200,
+    );
     expect((await t.request({ method: 'DELETE', url: '/targets/astraea' })).statusCode).toBe(200);
+    // Still active (nothing was delivered), but nobody can receive.
+    expect(await state(t)).toMatchObject({ listen_mode: 'active', active_target: 'astraea' });
     expect((await say(t, 'hello')).json()).toMatchObject({
       mode: 'idle',
       reason: 'no_trigger_no_session',
