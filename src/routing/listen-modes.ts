@@ -103,15 +103,26 @@ export class ListenModes {
 
   /**
    * Applies the configured start-up mode to the global one, logged with source `startup` when it
-   * changes the stored value (a stored `active` from before the restart included).
+   * changes the stored value. An `active` mode never outlives a restart: a scoped one still
+   * stored goes back to trigger, logged the same way.
    */
   start(initial: ListenMode): void {
-    if (this.#global.mode === initial) return;
-    this.#write(null, {
-      state: { mode: initial, target: null, since: this.#options.clock.now() },
-      source: 'startup',
-      reason: `ECHONET_INITIAL_LISTEN_MODE is ${initial}`,
-    });
+    const now = this.#options.clock.now();
+    if (this.#global.mode !== initial) {
+      this.#write(null, {
+        state: { mode: initial, target: null, since: now },
+        source: 'startup',
+        reason: `ECHONET_INITIAL_LISTEN_MODE is ${initial}`,
+      });
+    }
+    for (const [sourceId, s] of [...this.#scoped]) {
+      if (s.mode !== 'active') continue;
+      this.#write(sourceId, {
+        state: TRIGGER(now),
+        source: 'startup',
+        reason: 'an active mode does not outlive a restart',
+      });
+    }
   }
 
   /**

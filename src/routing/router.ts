@@ -102,6 +102,15 @@ export function decideActive(decision: Decision, utterance: Utterance, target: s
   };
 }
 
+/** The decision in the inactive listen mode (mute): nothing is matched, nothing routed. */
+export const MUTED: Decision = Object.freeze({
+  mode: 'idle',
+  target: null,
+  reason: 'listen_mode_inactive',
+  match: null,
+  forward: null,
+});
+
 const EMPTY_TEXT: Decision = Object.freeze({
   mode: 'idle',
   target: null,

@@ -10,9 +10,16 @@ import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
 import { LiveTable } from './live-table.js';
-import { prepareUtterance } from './normalize.js';
-import type { ListenModes } from './listen-modes.js';
-import { decide, decideActive, type Decision, type Mode, type RouterRules } from './router.js';
+import { prepareUtterance, type Utterance } from './normalize.js';
+import type { ListenModes, ListenState } from './listen-modes.js';
+import {
+  MUTED,
+  decide,
+  decideActive,
+  type Decision,
+  type Mode,
+  type RouterRules,
+} from './router.js';
 import { compileCancelMatcher, type RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
@@ -145,10 +152,17 @@ export class TextHandler {
     }
   }
 
-  /** What the router would decide for `text`, without forwarding or touching sessions. */
+  /**
+   * What the router would decide for `text`, without forwarding or touching sessions, in the
+   * listen mode the source (or, without one, every source) is in.
+   */
   preview(text: string, sourceId?: string): Decision {
+    const listen = this.#options.listenModes?.for(sourceId ?? '');
+    if (listen?.state.mode === 'inactive') return MUTED;
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
-    return decide(prepareUtterance(text), live?.target ?? null, this.#rules);
+    const utterance = prepareUtterance(text);
+    const decision = decide(utterance, live?.target ?? null, this.#rules);
+    return withListenMode(decision, utterance, listen, this.table);
   }
 
   async handle(input: TextInput): Promise<TextResult> {
@@ -167,12 +181,12 @@ export class TextHandler {
     }
     const utterance = prepareUtterance(input.text);
     const rules = this.#rules;
-    let decision = decide(utterance, live?.target ?? null, rules);
-    const activeTarget = listen?.state.mode === 'active' ? listen.state.target : null;
-    // A target no longer registered cannot receive: the utterance routes as in trigger mode.
-    if (activeTarget !== null && table.has(activeTarget)) {
-      decision = decideActive(decision, utterance, activeTarget);
-    }
+    const decision = withListenMode(
+      decide(utterance, live?.target ?? null, rules),
+      utterance,
+      listen,
+      table,
+    );
 
     let session = live;
     let change: SessionChange = null;
@@ -285,7 +299,7 @@ export class TextHandler {
       confidence: input.confidence ?? null,
       listenMode: 'inactive',
       mode: 'idle',
-      reason: MUTED_REASON,
+      reason: MUTED.reason,
       target: null,
       match: null,
       sessionId: null,
@@ -303,7 +317,7 @@ export class TextHandler {
       mode: 'idle',
       session: null,
       forwarded: false,
-      reason: MUTED_REASON,
+      reason: MUTED.reason,
       match: null,
       event_id: eventId,
     };
@@ -318,7 +332,21 @@ export class TextHandler {
   }
 }
 
-const MUTED_REASON = 'listen_mode_inactive';
+/**
+ * The decision in the active listen mode, when its target can receive; a target no longer
+ * registered cannot, and the utterance routes as in trigger mode.
+ */
+function withListenMode(
+  decision: Decision,
+  utterance: Utterance,
+  listen: ListenState | undefined,
+  table: RoutingTable,
+): Decision {
+  const target = listen?.state.mode === 'active' ? listen.state.target : null;
+  return target !== null && table.has(target)
+    ? decideActive(decision, utterance, target)
+    : decision;
+}
 
 const DEFAULT_TARGET_LIMITS = { maxInflight: 32, breakerFailures: 5, breakerCooldownS: 10 };
 

@@ -403,6 +403,33 @@ describe('active', () => {
   });
 });
 
+describe('POST /route/preview', () => {
+  it('shows the decision in the listen mode the source is in, changing nothing', async () => {
+    const { t, astraea } = await setUp();
+    const preview = async (payload: object) =>
+      (await t.request({ method: 'POST', url: '/route/preview', payload })).json();
+    await put(t, { target: 'astraea', source: 'x', state: 'active', source_id: 'porch' });
+    expect(await preview({ text: 'a parcel', source_id: 'porch' })).toMatchObject({
+      mode: 'dispatch_once',
+      routed_to: 'astraea',
+      reason: 'listen_mode_active',
+      forward_text: 'a parcel',
+    });
+    expect(await preview({ text: 'a parcel', source_id: 'hall' })).toMatchObject({
+      mode: 'idle',
+      reason: 'no_trigger_no_session',
+    });
+    await put(t, { target: 'astraea', source: 'x', state: 'inactive' });
+    expect(await preview({ text: 'hey astraea hi' })).toMatchObject({
+      handled: false,
+      mode: 'idle',
+      reason: 'listen_mode_inactive',
+      match: null,
+    });
+    expect(astraea.received).toHaveLength(0);
+  });
+});
+
 describe('modes scoped to one source', () => {
   it('makes one front end active while the others stay in trigger, and logs the scope', async () => {
     const { t, astraea } = await setUp();
@@ -494,16 +521,34 @@ describe('ECHONET_INITIAL_LISTEN_MODE', () => {
     const second = await startTestApp({ ECHONET_INITIAL_LISTEN_MODE: 'inactive' }, { dbPath });
     expect((await history(second)).count).toBe(2);
     await put(second, { target: 'astraea', source: 'llm', state: 'active' });
+    await put(second, { target: 'astraea', source: 'llm', state: 'active', source_id: 'porch' });
+    await put(second, { target: 'astraea', source: 'llm', state: 'inactive', source_id: 'attic' });
     await second.close();
 
     // An active mode does not outlive a restart: the configured mode replaces it.
     const third = await startTestApp({}, { dbPath });
     expect((await state(third)).listen_mode).toBe('trigger');
-    expect((await history(third)).changes[0]).toMatchObject({
-      old_value: 'active',
-      new_value: 'trigger',
-      source: 'startup',
-    });
+    expect((await history(third)).changes.slice(0, 2)).toEqual([
+      expect.objectContaining({
+        name: 'listen_mode:porch',
+        old_value: 'active',
+        new_value: 'trigger',
+        source: 'startup',
+        reason: 'an active mode does not outlive a restart',
+      }),
+      expect.objectContaining({
+        name: 'listen_mode',
+        old_value: 'active',
+        new_value: 'trigger',
+        source: 'startup',
+        reason: 'ECHONET_INITIAL_LISTEN_MODE is trigger',
+      }),
+    ]);
+    // A scoped mode other than active is kept.
+    expect((await state(third)).sources).toMatchObject([
+      { source_id: 'attic', listen_mode: 'inactive' },
+      { source_id: 'porch', listen_mode: 'trigger' },
+    ]);
   });
 });
 
