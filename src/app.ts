@@ -16,9 +16,11 @@ import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
 import { sessionRoutes } from './http/sessions.js';
+import { stateRoutes } from './http/state.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
+import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
@@ -126,6 +128,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     table = await inline.build();
   }
   const live = runtime.values;
+  const listenModes = new ListenModes(store.settings, {
+    clock,
+    activeTimeoutS: () => runtime.values.activeTimeoutS,
+    onError: (err) =>
+      app.log.error({ err }, 'could not store the end of an active listen mode; it ended anyway'),
+  });
+  const before = listenModes.view().global.mode;
+  listenModes.start(config.initialListenMode);
+  if (before !== config.initialListenMode) {
+    app.log.info(
+      { from: before, to: config.initialListenMode },
+      'listen mode set from ECHONET_INITIAL_LISTEN_MODE',
+    );
+  }
   const handler = new TextHandler(table, builder, {
     sessionTimeoutS: live.sessionTimeoutS,
     cancelPhrases: live.cancelPhrases,
@@ -133,6 +149,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     match: runtime.match,
     clock,
     forwarder,
+    listenModes,
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -169,6 +186,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       app.log.error({ err }, 'could not read the stored API keys; keeping the ones already read');
     }
     try {
+      listenModes.reload();
+    } catch (err) {
+      app.log.error(
+        { err },
+        'could not read the stored listen modes; keeping the ones already read',
+      );
+    }
+    try {
       store.targets.repairPhraseIndex();
     } catch (err) {
       app.log.warn({ err }, 'could not re-index phrases changed by another writer; will retry');
@@ -191,6 +216,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });
+  await app.register(stateRoutes, {
+    modes: listenModes,
+    settings: store.settings,
+    targets: store.targets,
+    handler,
+  });
   await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
   await app.register(configRoutes, { runtime, handler });
   await app.register(handshakeRoutes, {
@@ -202,7 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     describe: () => ({
       session_timeout_s: runtime.values.sessionTimeoutS,
       cancel_phrases: [...runtime.values.cancelPhrases],
-      listen_mode: 'trigger',
+      listen_mode: listenModes.view().global.mode,
     }),
   });
 
@@ -211,6 +242,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     stopExternal();
     stopRuntime();
     stopWarnings();
+    listenModes.close();
     await handler.close();
     if (!deps.forwarder) await forwarder.close();
   });

@@ -18,6 +18,7 @@ import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
 import { addKey, listKeys, revokeKey } from './cli/keys.js';
 import { route } from './cli/route.js';
+import { setState, showState } from './cli/state.js';
 import { assertWritableDbLocation } from './cli/db-location.js';
 import { exitQuietlyWhenStdoutCloses, processOutput as io } from './cli/output.js';
 import { startRouting } from './cli/start-routing.js';
@@ -241,6 +242,37 @@ export function buildCli(): Command {
     .argument('<key>', 'a key `echonet config` lists')
     .option(...dbPathOption)
     .action((key: string, opts: DbOption) => unsetSetting(settingsFor(opts), key, io));
+  const state = program
+    .command('state')
+    .description('show or change the listen mode (inactive, trigger, active)')
+    .showHelpAfterError(false);
+  state
+    .command('show', { isDefault: true })
+    .description('show the listen mode and the modes scoped to one source (default)')
+    .option('--history', 'show the log of changes instead, newest first')
+    .option('--name <name>', 'with --history: only this setting (listen_mode, listen_mode:SOURCE)')
+    .option('--limit <n>', 'with --history: how many changes (default 50, at most 500)')
+    .option('--json', 'print JSON')
+    .option(...dbPathOption)
+    .action(
+      (opts: DbOption & { history?: boolean; name?: string; limit?: string; json?: boolean }) =>
+        showState(configFor(opts), io, opts),
+    );
+  state
+    .command('set')
+    .description('change the listen mode; a running server follows within a moment')
+    .argument('<mode>', 'inactive, trigger or active')
+    .requiredOption(
+      '--target <name>',
+      'the registered target asking for it (active: receives every utterance)',
+    )
+    .option('--source-id <id>', 'only for this front end (its source_id)')
+    .option('--reason <text>', 'why, for the log')
+    .option(...dbPathOption)
+    .action(
+      (mode: string, opts: DbOption & { target: string; sourceId?: string; reason?: string }) =>
+        setState(configFor(opts), mode, io, opts),
+    );
 
   return program;
 }

@@ -232,6 +232,17 @@ export const SETTINGS = {
     fallback: 30,
     parse: decimal(0, 86_400, { exclusiveMin: true }),
   }),
+  initialListenMode: setting<'trigger' | 'inactive'>({
+    env: 'ECHONET_INITIAL_LISTEN_MODE',
+    accepts: 'trigger or inactive (active needs a target to ask for it: PUT /state)',
+    description:
+      'Listen mode applied at start-up (logged with source startup when it changes the stored one); inactive routes nothing until changed.',
+    fallback: 'trigger',
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      return v === 'trigger' || v === 'inactive' ? v : undefined;
+    },
+  }),
   httpTimeoutS: setting({
     env: 'ECHONET_HTTP_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 300',

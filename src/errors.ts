@@ -31,8 +31,12 @@ export class Forbidden extends EchonetError {
 export class TargetNotFound extends EchonetError {
   override readonly code = 'TARGET_NOT_FOUND';
   override readonly statusCode = 404;
-  constructor(readonly target: string) {
-    super(`Target '${target}' not found`);
+  /** `hint`: what to do about it, added as a second sentence. */
+  constructor(
+    readonly target: string,
+    hint?: string,
+  ) {
+    super(`Target '${target}' not found${hint === undefined ? '' : `. ${hint}`}`);
   }
 }
 

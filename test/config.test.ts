@@ -20,8 +20,16 @@ describe('loadConfig', () => {
       cancelPhrases: ['cancel', 'never mind', 'nevermind', 'stop listening'],
       forwardStripTrigger: true,
       httpTimeoutS: 3,
+      activeTimeoutS: 30,
+      initialListenMode: 'trigger',
       logLevel: 'info',
     });
+    expect(
+      loadConfig(
+        { ECHONET_ACTIVE_TIMEOUT_S: '2.5', ECHONET_INITIAL_LISTEN_MODE: 'Inactive' },
+        noFile,
+      ),
+    ).toMatchObject({ activeTimeoutS: 2.5, initialListenMode: 'inactive' });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -75,6 +83,13 @@ describe('loadConfig', () => {
     ['ECHONET_DISCOVERY_ZONE', 'z'.repeat(65), /ECHONET_DISCOVERY_ZONE.*1 to 64 bytes/],
     ['ECHONET_DISCOVERY_ZONE', '', /ECHONET_DISCOVERY_ZONE/],
     ['ECHONET_DISCOVERY_SUBZONE', 'a\nb', /ECHONET_DISCOVERY_SUBZONE/],
+    ['ECHONET_ACTIVE_TIMEOUT_S', '0', /ECHONET_ACTIVE_TIMEOUT_S="0" is invalid: expected a number/],
+    [
+      'ECHONET_INITIAL_LISTEN_MODE',
+      'active',
+      /ECHONET_INITIAL_LISTEN_MODE="active" is invalid: expected trigger or inactive \(active needs a target/,
+    ],
+    ['ECHONET_INITIAL_LISTEN_MODE', 'muted', /ECHONET_INITIAL_LISTEN_MODE/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(message);

@@ -8,14 +8,14 @@
 import type { LoadedConfig } from '../config.js';
 import { RuntimeSettings, type ConfigEntry } from '../runtime-settings.js';
 import { openStore } from '../store/store.js';
-import { existingFile } from './keys.js';
+import { existingDbFile } from './db-location.js';
 import type { Output } from './output.js';
 
 type Action = (runtime: RuntimeSettings) => ConfigEntry | ConfigEntry[];
 
 function withSettings(settings: LoadedConfig, action: Action): ConfigEntry | ConfigEntry[] {
   const { config, fromEnv } = settings;
-  const store = openStore(existingFile(config.dbPath));
+  const store = openStore(existingDbFile(config.dbPath));
   try {
     return action(new RuntimeSettings(config, store.config, { fromEnv }));
   } finally {

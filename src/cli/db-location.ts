@@ -3,7 +3,7 @@
  * own words for it ("unable to open database file", "attempt to write a readonly database") do
  * not say what to change, and the second reads like a damaged file.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
 
@@ -46,4 +46,17 @@ function can(path: string, mode: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `dbPath`, which must exist: commands about a server's database (keys, listen modes) must not
+ * create a new file for a mistyped path, where no server would see what they write.
+ */
+export function existingDbFile(dbPath: string): string {
+  if (!existsSync(dbPath)) {
+    throw new StorageError(
+      `database ${resolve(dbPath)} does not exist; start the server once first, or check --db-path / ECHONET_DB_PATH`,
+    );
+  }
+  return dbPath;
 }

@@ -3,11 +3,10 @@
  * change up within a moment (it watches the file), so keys rotate without a restart. Keys from
  * ECHONET_API_KEY / ECHONET_API_KEYS, and the generated one, keep working beside these.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { ApiKeyNotFound, StorageError } from '../errors.js';
+import { ApiKeyNotFound } from '../errors.js';
 import { keyStoreIfPresent, parseKeyId, type StoredKey } from '../store/keys.js';
 import { openReadOnly, openStore } from '../store/store.js';
+import { existingDbFile } from './db-location.js';
 import type { Output } from './output.js';
 
 export function addKey(
@@ -16,7 +15,7 @@ export function addKey(
   io: Output,
   options: { json?: boolean } = {},
 ): void {
-  const store = openStore(existingFile(dbPath));
+  const store = openStore(existingDbFile(dbPath));
   try {
     const k = store.keys.add(label);
     if (options.json) {
@@ -36,7 +35,7 @@ export function addKey(
 }
 
 export function listKeys(dbPath: string, io: Output, options: { json?: boolean } = {}): void {
-  const store = openReadOnly(existingFile(dbPath));
+  const store = openReadOnly(existingDbFile(dbPath));
   let keys: StoredKey[];
   try {
     keys = keyStoreIfPresent(store.db)?.list() ?? [];
@@ -64,7 +63,7 @@ export function listKeys(dbPath: string, io: Output, options: { json?: boolean }
 
 export function revokeKey(dbPath: string, rawId: string, io: Output): void {
   const id = parseKeyId(rawId, 'id');
-  const store = openStore(existingFile(dbPath));
+  const store = openStore(existingDbFile(dbPath));
   try {
     const revoked = store.keys.revoke(id);
     if (!revoked) throw new ApiKeyNotFound(id, '`echonet keys list` shows the ids');
@@ -72,17 +71,4 @@ export function revokeKey(dbPath: string, rawId: string, io: Output): void {
   } finally {
     store.close();
   }
-}
-
-/**
- * Keys (and settings, cli/config.ts) are for a server's existing database: creating a new file for
- * a mistyped path would print a key that no server accepts.
- */
-export function existingFile(dbPath: string): string {
-  if (!existsSync(dbPath)) {
-    throw new StorageError(
-      `database ${resolve(dbPath)} does not exist; start the server once first, or check --db-path / ECHONET_DB_PATH`,
-    );
-  }
-  return dbPath;
 }

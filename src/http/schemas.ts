@@ -26,4 +26,5 @@ export const Mode = Type.Union([
   Type.Literal('session_switch'),
   Type.Literal('session_continue'),
   Type.Literal('session_end'),
+  Type.Literal('dispatch_once'),
 ]);

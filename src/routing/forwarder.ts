@@ -22,7 +22,8 @@ export interface ForwardPayload {
   readonly ts: number;
   readonly source_id: string;
   readonly room: string | null;
-  readonly session_id: string;
+  /** Null for an utterance delivered outside a session (the active listen mode). */
+  readonly session_id: string | null;
   readonly mode: 'triggered' | 'open_listen';
   readonly text: string;
   readonly confidence: number | null;

@@ -5,7 +5,14 @@
 import type { Match, PhraseMatcher } from './matcher.js';
 import type { Utterance } from './normalize.js';
 
-export type Mode = 'idle' | 'session_open' | 'session_switch' | 'session_continue' | 'session_end';
+export type Mode =
+  | 'idle'
+  | 'session_open'
+  | 'session_switch'
+  | 'session_continue'
+  | 'session_end'
+  // One utterance delivered without a session (the active listen mode; the Python service's name).
+  | 'dispatch_once';
 
 export interface Decision {
   readonly mode: Mode;
@@ -75,6 +82,34 @@ export function decide(
     forward: null,
   };
 }
+
+/**
+ * The decision in the active listen mode: what no wake phrase and no cancel claimed goes to
+ * `target`, the assistant that asked to hear it. A conversation already with it continues; any
+ * other source's state is left as it is (no session opens: the mode is for one answer).
+ */
+export function decideActive(decision: Decision, utterance: Utterance, target: string): Decision {
+  const unclaimed =
+    decision.reason === 'no_trigger_no_session' ||
+    (decision.mode === 'session_continue' && decision.target !== target);
+  if (!unclaimed) return decision;
+  return {
+    mode: 'dispatch_once',
+    target,
+    reason: 'listen_mode_active',
+    match: null,
+    forward: { text: utterance.text, mode: 'open_listen' },
+  };
+}
+
+/** The decision in the inactive listen mode (mute): nothing is matched, nothing routed. */
+export const MUTED: Decision = Object.freeze({
+  mode: 'idle',
+  target: null,
+  reason: 'listen_mode_inactive',
+  match: null,
+  forward: null,
+});
 
 const EMPTY_TEXT: Decision = Object.freeze({
   mode: 'idle',

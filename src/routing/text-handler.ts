@@ -10,8 +10,16 @@ import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
 import { LiveTable } from './live-table.js';
-import { prepareUtterance } from './normalize.js';
-import { decide, type Decision, type Mode, type RouterRules } from './router.js';
+import { prepareUtterance, type Utterance } from './normalize.js';
+import type { ListenModes, ListenState } from './listen-modes.js';
+import {
+  MUTED,
+  decide,
+  decideActive,
+  type Decision,
+  type Mode,
+  type RouterRules,
+} from './router.js';
 import { compileCancelMatcher, type RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
@@ -62,6 +70,8 @@ export interface TextHandlerOptions extends RuntimeRules {
   readonly match: MatchOptions;
   readonly clock: Clock;
   readonly forwarder: Forwarder;
+  /** The listen modes (inactive, trigger, active); absent: always trigger. */
+  readonly listenModes?: ListenModes;
   /** Hears of every decision once it is final (the decision log); must not block. */
   readonly onDecision?: DecisionListener;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
@@ -165,10 +175,17 @@ export class TextHandler {
     }
   }
 
-  /** What the router would decide for `text`, without forwarding or touching sessions. */
+  /**
+   * What the router would decide for `text`, without forwarding or touching sessions, in the
+   * listen mode the source (or, without one, every source) is in.
+   */
   preview(text: string, sourceId?: string): Decision {
+    const listen = this.#options.listenModes?.for(sourceId ?? '');
+    if (listen?.state.mode === 'inactive') return MUTED;
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
-    return decide(prepareUtterance(text), live?.target ?? null, this.#rules);
+    const utterance = prepareUtterance(text);
+    const decision = decide(utterance, live?.target ?? null, this.#rules);
+    return withListenMode(decision, utterance, listen, this.table);
   }
 
   async handle(input: TextInput): Promise<TextResult> {
@@ -177,6 +194,9 @@ export class TextHandler {
     const table = this.#live.table;
     const room = input.room ?? null;
     const ts = input.ts ?? receivedAt / 1000;
+    const listen = this.#options.listenModes?.for(input.source_id);
+    // Muted: nothing is matched, forwarded or changed, sessions included.
+    if (listen?.state.mode === 'inactive') return this.#muted(input, receivedAt);
     let live = this.sessions.live(input.source_id);
     if (live && !table.has(live.target)) {
       this.sessions.end(input.source_id);
@@ -184,7 +204,12 @@ export class TextHandler {
     }
     const utterance = prepareUtterance(input.text);
     const rules = this.#rules;
-    const decision = decide(utterance, live?.target ?? null, rules);
+    const decision = withListenMode(
+      decide(utterance, live?.target ?? null, rules),
+      utterance,
+      listen,
+      table,
+    );
 
     let session = live;
     let change: SessionChange = null;
@@ -201,6 +226,9 @@ export class TextHandler {
       case 'session_continue':
         session = this.sessions.extend(live as NonNullable<typeof live>, input.room ?? null, ts);
         change = 'continued';
+        break;
+      case 'dispatch_once':
+        session = undefined;
         break;
       case 'idle':
         break;
@@ -221,7 +249,7 @@ export class TextHandler {
     let status: number | null = null;
     let latencyMs: number | null = null;
     let failure: string | null = null;
-    if (decision.forward && session && decision.target !== null) {
+    if (decision.forward && decision.target !== null) {
       const url = table.listenUrl(decision.target);
       const admission = url === undefined ? undefined : this.health.admit(decision.target);
       if (url === undefined) failure = 'forward_failed:target_unregistered';
@@ -234,8 +262,8 @@ export class TextHandler {
             event_id: eventId,
             ts,
             source_id: input.source_id,
-            room: session.room,
-            session_id: session.id,
+            room: session?.room ?? room,
+            session_id: session?.id ?? null,
             mode: decision.forward.mode,
             text: decision.forward.text,
             confidence: input.confidence ?? null,
@@ -255,6 +283,9 @@ export class TextHandler {
       }
       if (failure !== null) result.reason = failure;
     }
+    if (listen && result.forwarded && result.routed_to !== null) {
+      this.#options.listenModes?.delivered(listen, result.routed_to);
+    }
     this.#options.onDecision?.({
       id: eventId,
       receivedAt,
@@ -262,12 +293,13 @@ export class TextHandler {
       room: session?.room ?? room,
       text: input.text,
       confidence: input.confidence ?? null,
-      listenMode: 'trigger',
+      listenMode: listen?.state.mode ?? 'trigger',
       mode: result.mode,
       reason: result.reason,
       target: result.routed_to,
       match: result.match,
-      sessionId: session?.id ?? live?.id ?? null,
+      // A dispatch outside a session belongs to none (not to another target's live one).
+      sessionId: decision.mode === 'dispatch_once' ? null : (session?.id ?? live?.id ?? null),
       sessionChange: change,
       forwarded: result.forwarded,
       status,
@@ -278,6 +310,42 @@ export class TextHandler {
     return result;
   }
 
+  /** The answer (and decision record) for an utterance met by the inactive listen mode. */
+  #muted(input: TextInput, receivedAt: number): TextResult {
+    const eventId = randomUUID();
+    this.#options.onDecision?.({
+      id: eventId,
+      receivedAt,
+      sourceId: input.source_id,
+      room: input.room ?? null,
+      text: input.text,
+      confidence: input.confidence ?? null,
+      listenMode: 'inactive',
+      mode: 'idle',
+      reason: MUTED.reason,
+      target: null,
+      match: null,
+      sessionId: null,
+      sessionChange: null,
+      forwarded: false,
+      status: null,
+      latencyMs: null,
+      failure: null,
+      // Nothing was matched, so there is no near miss to compute.
+      idle: null,
+    });
+    return {
+      handled: false,
+      routed_to: null,
+      mode: 'idle',
+      session: null,
+      forwarded: false,
+      reason: MUTED.reason,
+      match: null,
+      event_id: eventId,
+    };
+  }
+
   #rulesFor(table: RoutingTable): RouterRules {
     return {
       triggers: table.triggers,
@@ -285,6 +353,22 @@ export class TextHandler {
       stripTrigger: this.#stripTrigger,
     };
   }
+}
+
+/**
+ * The decision in the active listen mode, when its target can receive; a target no longer
+ * registered cannot, and the utterance routes as in trigger mode.
+ */
+function withListenMode(
+  decision: Decision,
+  utterance: Utterance,
+  listen: ListenState | undefined,
+  table: RoutingTable,
+): Decision {
+  const target = listen?.state.mode === 'active' ? listen.state.target : null;
+  return target !== null && table.has(target)
+    ? decideActive(decision, utterance, target)
+    : decision;
 }
 
 const DEFAULT_TARGET_LIMITS = { maxInflight: 32, breakerFailures: 5, breakerCooldownS: 10 };

@@ -16,6 +16,7 @@ import { KeyStore } from './keys.js';
 import { PhraseIndex } from './phrase-index.js';
 import { phraseRules, type PhraseRules } from './phrase-rules.js';
 import { SecretStore } from './secrets.js';
+import { SettingsStore } from './settings.js';
 import { TargetRegistry, type Target } from './targets.js';
 
 export interface Store {
@@ -28,6 +29,8 @@ export interface Store {
   readonly keys: KeyStore;
   /** The v3 `config` table: runtime settings (src/runtime-settings.ts). */
   readonly config: ConfigTable;
+  /** The v2 settings and their change log (listen modes; also the config log rows). */
+  readonly settings: SettingsStore;
   /**
    * Calls `listener` when another connection (the CLI, another server, the Python service)
    * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
@@ -77,6 +80,7 @@ function storeOn(db: Db, path: string, migrated: number[], targets: TargetRegist
     secrets: new SecretStore(db),
     keys: new KeyStore(db),
     config: new ConfigTable(db),
+    settings: new SettingsStore(db),
     watchExternalChanges(listener, intervalMs = 250) {
       let last = dataVersion.get();
       const timer = setInterval(() => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileMatcher } from '../../src/routing/matcher.js';
 import { prepareUtterance } from '../../src/routing/normalize.js';
-import { decide, withoutSpan } from '../../src/routing/router.js';
+import { decide, decideActive, withoutSpan } from '../../src/routing/router.js';
 import { compileCancelMatcher } from '../../src/routing/routing-table.js';
 
 const triggers = compileMatcher(
@@ -132,5 +132,32 @@ describe('text with no word in it', () => {
       forward: { text: 'uh huh', mode: 'open_listen' },
     });
     expect(route('um')).toMatchObject({ mode: 'idle', reason: 'no_trigger_no_session' });
+  });
+});
+
+describe('decideActive', () => {
+  const active = (text: string, session: string | null = null) =>
+    decideActive(route(text, session), prepareUtterance(text), 'astraea');
+
+  it('sends what no wake phrase claimed to the active target, once, without a session', () => {
+    expect(active('sure, go ahead')).toEqual({
+      mode: 'dispatch_once',
+      target: 'astraea',
+      reason: 'listen_mode_active',
+      match: null,
+      forward: { text: 'sure, go ahead', mode: 'open_listen' },
+    });
+    // A conversation with another target does not take it.
+    expect(active('sure', 'echobell')).toMatchObject({ mode: 'dispatch_once', target: 'astraea' });
+  });
+
+  it('leaves wake phrases, cancel, empty text and a conversation with the target as they were', () => {
+    expect(active('hey echo lights')).toMatchObject({ mode: 'session_open', target: 'echobell' });
+    expect(active('cancel', 'echobell')).toMatchObject({ mode: 'session_end' });
+    expect(active('...')).toMatchObject({ mode: 'idle', reason: 'empty_text' });
+    expect(active('and then', 'astraea')).toMatchObject({
+      mode: 'session_continue',
+      target: 'astraea',
+    });
   });
 });
