@@ -9,12 +9,14 @@ import type { Config } from './config.js';
 import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
+import { eventRoutes, type EventStreamOptions } from './http/events.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
 import { sessionRoutes } from './http/sessions.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
+import { DecisionLog } from './routing/decision-log.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
@@ -36,6 +38,21 @@ export const LOG_REDACT = [
   'headers.authorization',
 ];
 
+/** Pino's request serializer, with the `key` query parameter (GET /events/stream?key=) masked. */
+export function requestForLog(req: {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+}): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: req.url.replace(/([?&]key=)[^&#]*/gi, '$1[Redacted]'),
+    host: req.host,
+    remoteAddress: req.ip,
+  };
+}
+
 export interface AppDeps {
   readonly store: Store;
   readonly clock?: Clock;
@@ -52,6 +69,8 @@ export interface AppDeps {
   readonly tableBuilder?: TableBuilder;
   /** A first build already started with `tableBuilder` (serve starts it before building the app). */
   readonly initialTable?: Promise<RoutingTable>;
+  /** GET /events/stream's heartbeat and slow-client bound (defaults in src/http/events.ts). */
+  readonly eventStream?: EventStreamOptions;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -74,6 +93,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
             level: config.logLevel,
             ...(typeof deps.logger === 'object' && deps.logger),
             redact: LOG_REDACT,
+            serializers: { req: requestForLog },
           },
     // X-Forwarded-For counts only when it comes from a proxy named in ECHONET_TRUST_PROXY.
     trustProxy: config.trustProxy === undefined ? false : [...config.trustProxy],
@@ -107,6 +127,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.log.error({ err }, 'routing table build failed; building it on the main thread');
     table = await inline.build();
   }
+  const decisionLog = new DecisionLog({
+    level: config.eventLog,
+    retentionDays: config.eventRetentionDays,
+    maxRows: config.eventMaxRows,
+    sink: store.events,
+    clock,
+    onError: (err, dropped) =>
+      app.log.warn(
+        { err, dropped },
+        dropped > 0
+          ? 'decision log: decisions dropped, the database refuses writes'
+          : 'decision log: write failed; will retry',
+      ),
+  });
   const handler = new TextHandler(table, builder, {
     sessionTimeoutS: config.sessionTimeoutS,
     cancelPhrases: config.cancelPhrases,
@@ -114,6 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     match,
     clock,
     forwarder,
+    onDecision: decisionLog.record,
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -152,11 +187,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(textRoutes, { handler });
   await app.register(sessionRoutes, { handler });
   await app.register(keyRoutes, { keys: store.keys, changed: () => apiKeys.reload() });
+  await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
 
   app.addHook('onClose', async () => {
     stopLocal();
     stopExternal();
     await handler.close();
+    // After the last request has answered: every decision made is written before the store closes.
+    decisionLog.close();
     if (!deps.forwarder) await forwarder.close();
   });
   return app;

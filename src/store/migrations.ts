@@ -166,6 +166,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // The decision log (src/store/events.ts). `seq` orders rows as they were logged and is the
+    // list cursor; AUTOINCREMENT so a seq is never reused after pruning empties the table. No
+    // foreign key to `targets`: deleting a target keeps its past events.
+    version: 7,
+    description: 'Echonet decision log (one row per utterance)',
+    sql: `
+      CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        received_at INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        room TEXT,
+        text TEXT,
+        confidence REAL,
+        listen_mode TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        target TEXT,
+        match_phrase TEXT,
+        match_text TEXT,
+        match_score REAL,
+        match_exact INTEGER,
+        session_id TEXT,
+        session_change TEXT,
+        forwarded INTEGER NOT NULL,
+        status INTEGER,
+        latency_ms REAL,
+        failure TEXT,
+        near_phrase TEXT,
+        near_target TEXT,
+        near_text TEXT,
+        near_score REAL,
+        privacy TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS echonet_events_received_at ON events(received_at);
+      CREATE INDEX IF NOT EXISTS echonet_events_source ON events(source_id, seq);
+      CREATE INDEX IF NOT EXISTS echonet_events_target ON events(target, seq);
+      CREATE INDEX IF NOT EXISTS echonet_events_mode ON events(mode, seq);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

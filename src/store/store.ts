@@ -11,6 +11,7 @@ import {
   hasTable,
   migrate,
 } from './migrations.js';
+import { EventWriter } from './events.js';
 import { KeyStore } from './keys.js';
 import { PhraseIndex } from './phrase-index.js';
 import { phraseRules, type PhraseRules } from './phrase-rules.js';
@@ -25,6 +26,8 @@ export interface Store {
   readonly secrets: SecretStore;
   /** API keys added at run time (`echonet keys`, the /keys routes). */
   readonly keys: KeyStore;
+  /** The decision log: batched writes (src/routing/decision-log.ts) and reads (GET /events). */
+  readonly events: EventWriter;
   /**
    * Calls `listener` when another connection (the CLI, another server, the Python service)
    * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
@@ -73,6 +76,7 @@ function storeOn(db: Db, path: string, migrated: number[], targets: TargetRegist
     targets,
     secrets: new SecretStore(db),
     keys: new KeyStore(db),
+    events: new EventWriter(db),
     watchExternalChanges(listener, intervalMs = 250) {
       let last = dataVersion.get();
       const timer = setInterval(() => {
