@@ -175,21 +175,10 @@ export class EventWriter extends EventReader {
   readonly #pruneOlder;
   readonly #pruneUpTo;
   readonly #minSeq;
-  readonly #lighten;
-  readonly #restore;
 
   constructor(db: Db) {
     super(db);
     this.#db = db;
-    // Prepared once: `db.pragma()` would prepare them again for every batch.
-    this.#lighten = [
-      db.prepare('PRAGMA synchronous = NORMAL'),
-      db.prepare('PRAGMA busy_timeout = 0'),
-    ];
-    this.#restore = [
-      db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
-      db.prepare('PRAGMA synchronous = FULL'),
-    ];
     this.#insert = db.prepare(
       `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
          reason, target, match_phrase, match_text, match_score, match_exact, session_id,
@@ -243,19 +232,14 @@ export class EventWriter extends EventReader {
 
   /** Runs `write` without an fsync and without waiting for a lock (see the header). */
   #light<T>(write: () => T): T {
-    for (const p of this.#lighten) runPragma(p);
+    // exec, not statements prepared once: SQLite applies these pragmas when it compiles them.
+    this.#db.exec('PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0');
     try {
       return write();
     } finally {
-      for (const p of this.#restore) runPragma(p);
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL`);
     }
   }
-}
-
-/** Some pragmas answer with their new value, which `run` refuses. */
-function runPragma(statement: Database.Statement): void {
-  if (statement.reader) statement.get();
-  else statement.run();
 }
 
 function escapeLike(text: string): string {
