@@ -22,7 +22,8 @@ export type EventLogLevel = (typeof EVENT_LOG_LEVELS)[number];
 
 /** What the log needs of the store (src/store/events.ts's EventWriter). */
 export interface EventSink {
-  insert(events: readonly StoredEvent[]): StoredEvent[];
+  /** Writes the batch in one transaction; returns each row's seq. */
+  insert(events: readonly StoredEvent[]): number[];
   pruneOlderThan(cutoffMs: number, limit: number): number;
   pruneBeyond(keep: number, limit: number): number;
 }
@@ -37,6 +38,8 @@ const MAX_QUEUED = 20_000;
 const DEFAULT_PRUNE_STEP = 1_000;
 /** How often retention runs when no decision arrives (expiry by age needs no new rows). */
 const PRUNE_INTERVAL_MS = 60_000;
+/** Least time between two retention rounds started by new rows (a busy log would prune per batch). */
+const PRUNE_PACE_MS = 1_000;
 const DAY_MS = 86_400_000;
 
 export interface DecisionLogOptions {
@@ -62,6 +65,8 @@ export class DecisionLog {
   #retry: StoredEvent[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last retention step. */
+  #prunedAt = -Infinity;
   readonly #interval: NodeJS.Timeout;
   readonly #subscribers = new Set<EventSubscriber>();
   #closed = false;
@@ -100,9 +105,9 @@ export class DecisionLog {
     const records = this.#queue.splice(0, Math.max(0, MAX_BATCH - this.#retry.length));
     const batch = [...this.#retry.splice(0), ...records.map((r) => this.#toEvent(r))];
     if (batch.length === 0) return;
-    let written: StoredEvent[];
+    let seqs: number[];
     try {
-      written = this.#options.sink.insert(batch);
+      seqs = this.#options.sink.insert(batch);
     } catch (err) {
       // Locked by another process, or the disk is full: hold the batch for the next window.
       this.#retry = batch;
@@ -110,8 +115,12 @@ export class DecisionLog {
       if (!this.#closed) this.#flushTimer = unref(setTimeout(() => this.flush(), 1_000));
       return;
     }
-    for (const event of written) {
-      for (const s of this.#subscribers) s(event);
+    // Only a live feed needs each event with its seq: no copies when nobody listens.
+    if (this.#subscribers.size > 0) {
+      batch.forEach((e, i) => {
+        const event = { ...e, seq: seqs[i]! };
+        for (const s of this.#subscribers) s(event);
+      });
     }
     if (this.#queue.length > 0 && !this.#closed) {
       this.#flushTimer = unref(setTimeout(() => this.flush(), 0));
@@ -136,14 +145,19 @@ export class DecisionLog {
     this.#subscribers.clear();
   }
 
-  /** One retention step soon (coalesced), and more steps while each finds a full step to delete. */
-  #schedulePrune(): void {
+  /**
+   * One retention step, at most one a second (coalesced), then more steps at once while each finds
+   * a full step to delete: a backlog goes a step at a time with requests served in between.
+   */
+  #schedulePrune(soon = false): void {
     if (this.#pruneTimer || this.#closed) return;
+    const wait = soon ? 0 : Math.max(0, this.#prunedAt + PRUNE_PACE_MS - performance.now());
     this.#pruneTimer = unref(
       setTimeout(() => {
         this.#pruneTimer = undefined;
-        if (this.#pruneOnce()) this.#schedulePrune();
-      }, 0),
+        this.#prunedAt = performance.now();
+        if (this.#pruneOnce()) this.#schedulePrune(true);
+      }, wait),
     );
   }
 

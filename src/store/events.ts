@@ -179,20 +179,20 @@ export class EventWriter extends EventReader {
   constructor(db: Db) {
     super(db);
     this.#db = db;
-    this.#insert = db.prepare(
+    // Positional parameters, bound from the event directly: no row object per decision.
+    this.#insert = db.prepare<unknown[]>(
       `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
          reason, target, match_phrase, match_text, match_score, match_exact, session_id,
          session_change, forwarded, status, latency_ms, failure, near_phrase, near_target,
          near_text, near_score, privacy)
-       VALUES (@id, @received_at, @source_id, @room, @text, @confidence, @listen_mode, @mode,
-         @reason, @target, @match_phrase, @match_text, @match_score, @match_exact, @session_id,
-         @session_change, @forwarded, @status, @latency_ms, @failure, @near_phrase, @near_target,
-         @near_text, @near_score, @privacy)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // Bounded by seq ranges (the oldest rows first), so each step touches at most `limit` rows.
+    // Looks at the oldest `limit` rows only (rows are logged in about the order they arrived), so
+    // a step reads and deletes at most `limit` rows whatever the table holds, without an index on
+    // received_at.
     this.#pruneOlder = db.prepare<[number, number], unknown>(
-      `DELETE FROM events WHERE seq IN
-         (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)`,
+      `DELETE FROM events WHERE seq IN (SELECT seq FROM
+         (SELECT seq, received_at FROM events ORDER BY seq LIMIT ?) WHERE received_at < ?)`,
     );
     this.#pruneUpTo = db.prepare<[number, number], unknown>(
       `DELETE FROM events WHERE seq IN
@@ -202,20 +202,53 @@ export class EventWriter extends EventReader {
   }
 
   /**
-   * Writes the batch in one transaction; returns the rows with their seq. Throws (writing
-   * nothing) when the database is locked by another process or cannot be written.
+   * Writes the batch in one transaction; returns each row's seq. Throws (writing nothing) when
+   * the database is locked by another process or cannot be written.
    */
-  insert(events: readonly StoredEvent[]): StoredEvent[] {
+  insert(events: readonly StoredEvent[]): number[] {
     return this.#light(() =>
-      this.#db.transaction(() =>
-        events.map((e) => ({ ...e, seq: Number(this.#insert.run(toRow(e)).lastInsertRowid) })),
-      )(),
+      this.#db.transaction(() => events.map((e) => Number(this.#insertOne(e).lastInsertRowid)))(),
     );
   }
 
-  /** Deletes up to `limit` of the oldest rows received before `cutoffMs`; returns how many. */
+  #insertOne(e: StoredEvent) {
+    const m = e.match;
+    const near = e.nearMiss;
+    return this.#insert.run(
+      e.id,
+      e.receivedAt,
+      e.sourceId,
+      e.room,
+      e.text,
+      e.confidence,
+      e.listenMode,
+      e.mode,
+      e.reason,
+      e.target,
+      m?.phrase ?? null,
+      m?.matchedText ?? null,
+      m?.score ?? null,
+      m ? Number(m.exact) : null,
+      e.sessionId,
+      e.sessionChange,
+      Number(e.forwarded),
+      e.status,
+      e.latencyMs,
+      e.failure,
+      near?.phrase ?? null,
+      near?.target ?? null,
+      near?.matchedText ?? null,
+      near?.score ?? null,
+      e.privacy,
+    );
+  }
+
+  /**
+   * Deletes those of the oldest `limit` rows received before `cutoffMs`; returns how many (fewer
+   * than `limit` means the expired rows are gone, give or take a forward that outlasted others).
+   */
   pruneOlderThan(cutoffMs: number, limit: number): number {
-    return this.#light(() => this.#pruneOlder.run(cutoffMs, limit).changes);
+    return this.#light(() => this.#pruneOlder.run(limit, cutoffMs).changes);
   }
 
   /**
@@ -244,36 +277,6 @@ export class EventWriter extends EventReader {
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function toRow(e: StoredEvent): Omit<EventRow, 'seq'> {
-  return {
-    id: e.id,
-    received_at: e.receivedAt,
-    source_id: e.sourceId,
-    room: e.room,
-    text: e.text,
-    confidence: e.confidence,
-    listen_mode: e.listenMode,
-    mode: e.mode,
-    reason: e.reason,
-    target: e.target,
-    match_phrase: e.match?.phrase ?? null,
-    match_text: e.match?.matchedText ?? null,
-    match_score: e.match?.score ?? null,
-    match_exact: e.match ? Number(e.match.exact) : null,
-    session_id: e.sessionId,
-    session_change: e.sessionChange,
-    forwarded: Number(e.forwarded),
-    status: e.status,
-    latency_ms: e.latencyMs,
-    failure: e.failure,
-    near_phrase: e.nearMiss?.phrase ?? null,
-    near_target: e.nearMiss?.target ?? null,
-    near_text: e.nearMiss?.matchedText ?? null,
-    near_score: e.nearMiss?.score ?? null,
-    privacy: e.privacy,
-  };
 }
 
 function toEvent(r: EventRow): StoredEvent {
