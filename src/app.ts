@@ -38,19 +38,26 @@ export const LOG_REDACT = [
   'headers.authorization',
 ];
 
-/** Pino's request serializer, with the `key` query parameter (GET /events/stream?key=) masked. */
-export function requestForLog(req: {
-  method: string;
-  url: string;
-  host?: string;
-  ip?: string;
-}): Record<string, unknown> {
+/**
+ * Pino's request serializer: Fastify's fields for a request, with the `key` query parameter
+ * (GET /events/stream?key=) masked; anything else logged as `req` passes through as it is, its
+ * `url` masked too.
+ */
+export function requestForLog(request: object): Record<string, unknown> {
+  const req = request as Record<string, unknown>;
+  const url = typeof req.url === 'string' ? maskQueryKey(req.url) : req.url;
+  if (!('raw' in req)) return { ...req, url };
   return {
     method: req.method,
-    url: req.url.replace(/([?&]key=)[^&#]*/gi, '$1[Redacted]'),
+    url,
     host: req.host,
     remoteAddress: req.ip,
+    remotePort: (req.socket as { remotePort?: number } | undefined)?.remotePort,
   };
+}
+
+function maskQueryKey(url: string): string {
+  return url.replace(/([?&]key=)[^&#]*/gi, '$1[Redacted]');
 }
 
 export interface AppDeps {

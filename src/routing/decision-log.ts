@@ -119,7 +119,14 @@ export class DecisionLog {
     if (this.#subscribers.size > 0) {
       batch.forEach((e, i) => {
         const event = { ...e, seq: seqs[i]! };
-        for (const s of this.#subscribers) s(event);
+        for (const s of this.#subscribers) {
+          try {
+            s(event);
+          } catch (err) {
+            // One listener's failure is its own: the others and the writer go on.
+            this.#options.onError(err as Error, 0);
+          }
+        }
       });
     }
     if (this.#queue.length > 0 && !this.#closed) {
@@ -175,8 +182,9 @@ export class DecisionLog {
     }
   }
 
+  /** Drops the oldest tenth of what is held (one warning per tenth, not one per decision). */
   #drop(): void {
-    const excess = this.#queue.length + this.#retry.length - MAX_QUEUED;
+    const excess = this.#queue.length + this.#retry.length - MAX_QUEUED + MAX_QUEUED / 10;
     const fromRetry = Math.min(excess, this.#retry.length);
     this.#retry.splice(0, fromRetry);
     this.#queue.splice(0, excess - fromRetry);

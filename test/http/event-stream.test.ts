@@ -248,4 +248,26 @@ describe('logs', () => {
     expect(logged.url).toBe('/events/stream?source_id=porch&key=[Redacted]&mode=idle');
     expect(JSON.stringify(logged)).not.toContain(API_KEY);
   });
+
+  it('mask ?key= wherever the app logs a request, a stream opened with it included', async () => {
+    const lines: string[] = [];
+    const app = await startListeningApp(
+      {},
+      { logger: { level: 'trace', stream: { write: (l: string) => lines.push(l) } } },
+    );
+    try {
+      const stream = await openStream(app, `/events/stream?key=${encodeURIComponent(API_KEY)}`);
+      expect(stream.status).toBe(200);
+      stream.close();
+      const wrong = await openStream(app, '/events/stream?key=a-wrong-key-0123456789');
+      expect(wrong.status).toBe(401);
+      app.app.log.info({ req: { url: `/events/stream?key=${API_KEY}` } }, 'probe');
+      await waitFor(() => lines.some((l) => l.includes('probe')));
+      expect(lines.join('\n')).toContain('key=[Redacted]');
+      expect(lines.join('\n')).not.toContain(API_KEY);
+      expect(lines.join('\n')).not.toContain('a-wrong-key-0123456789');
+    } finally {
+      await app.close();
+    }
+  });
 });
