@@ -7,7 +7,8 @@
  * headers). A comment line every `heartbeatMs` keeps proxies from closing a quiet stream and lets
  * a client notice a dead one. A client that reads slower than decisions arrive is dropped once
  * `maxBufferedBytes` are waiting for it: its reconnect (EventSource retries by itself) costs less
- * than buffering without bound, and GET /events?before= fills the gap.
+ * than buffering without bound, and on reconnecting it sends Last-Event-ID, from which the missed
+ * events (up to 500) are sent first.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -89,6 +90,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
     (request, reply) => {
       const q = request.query;
       const mode = q.mode === undefined ? undefined : checkMode(q.mode);
+      const lastId = request.headers['last-event-id'];
+      const after =
+        typeof lastId === 'string' && lastId !== ''
+          ? parseEventCursor(lastId, 'Last-Event-ID')
+          : undefined;
       const wanted = (e: StoredEvent) =>
         (q.source_id === undefined || e.sourceId === q.source_id) &&
         (q.target === undefined || e.target === q.target) &&
@@ -106,6 +112,20 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
       // `retry`: how long EventSource waits before reconnecting after a drop.
       res.write(`retry: 2000\n: connected, event log ${log.level}\n\n`);
       streams.add(res);
+      const format = (e: StoredEvent) =>
+        `id: ${e.seq}\nevent: decision\ndata: ${JSON.stringify(eventView(e))}\n\n`;
+      // A reconnecting EventSource sends the last id it saw: what it missed is sent first, from
+      // the log. Read and subscribe happen in one synchronous step, so no batch falls between.
+      if (after !== undefined) {
+        const missed = events.list({
+          limit: MAX_EVENT_LIMIT,
+          after,
+          sourceId: q.source_id,
+          target: q.target,
+          mode,
+        });
+        res.write(missed.map(format).join(''));
+      }
 
       const close = () => {
         unsubscribe();
@@ -125,9 +145,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         res.write(chunk);
       };
       const unsubscribe = log.subscribe((e) => {
-        if (wanted(e)) {
-          send(`id: ${e.seq}\nevent: decision\ndata: ${JSON.stringify(eventView(e))}\n\n`);
-        }
+        if (wanted(e)) send(format(e));
       });
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
       heartbeat.unref();

@@ -155,6 +155,39 @@ describe('GET /events/stream', () => {
     }
   });
 
+  it('sends a reconnecting client what it missed since Last-Event-ID, then live events', async () => {
+    const app = await startListeningApp();
+    try {
+      const say = (source_id: string, text: string) =>
+        app.request({ method: 'POST', url: '/text', payload: { source_id, text } });
+      const first = await openStream(app, '/events/stream', { 'x-api-key': API_KEY });
+      await say('kitchen', 'one');
+      const seen = await waitFor(() => first.events[0], { what: 'the first event' });
+      first.close();
+      for (const text of ['two', 'three']) await say('kitchen', text);
+      await say('porch', 'elsewhere');
+      await waitFor(
+        async () => (await app.request({ method: 'GET', url: '/events' })).json().count === 4,
+      );
+      const again = await openStream(app, '/events/stream?source_id=kitchen', {
+        'x-api-key': API_KEY,
+        'last-event-id': seen.id!,
+      });
+      await waitFor(() => again.events.length === 2, { what: 'the two missed events' });
+      await say('kitchen', 'four');
+      await waitFor(() => again.events.length === 3, { what: 'the live event' });
+      expect(again.events.map((e) => e.data.text)).toEqual(['two', 'three', 'four']);
+      again.close();
+      const bad = await openStream(app, '/events/stream', {
+        'x-api-key': API_KEY,
+        'last-event-id': 'yesterday',
+      });
+      expect(bad.status).toBe(400);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('sends heartbeat comments while nothing happens', async () => {
     const app = await startListeningApp({}, { eventStream: { heartbeatMs: 20 } });
     try {
