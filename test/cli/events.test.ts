@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, runCli, startServer, type RunningServer } from '../helpers/cli.js';
+import { makePythonDb } from '../helpers/python-db.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -111,5 +112,13 @@ describe('echonet events', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/does not exist/);
+    // A file the Python service made (v3): read as it is, never upgraded by this command.
+    const python = tempDbPath(dir);
+    makePythonDb(python, 3, []);
+    const old = await runCli(['events'], { env: { ECHONET_DB_PATH: python } });
+    expect(old.code).toBe(1);
+    expect(old.stderr).toBe(
+      `echonet: database ${python} has no decision log yet (schema version 3); start the server once to upgrade it\n`,
+    );
   });
 });
