@@ -4,6 +4,7 @@
  * server makes them.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, runCli, startServer, type RunningServer } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
@@ -115,7 +116,9 @@ describe('echonet events', () => {
     // A file the Python service made (v3): read as it is, never upgraded by this command.
     const python = tempDbPath(dir);
     makePythonDb(python, 3, []);
+    const before = readFileSync(python);
     const old = await runCli(['events'], { env: { ECHONET_DB_PATH: python } });
+    expect(readFileSync(python).equals(before)).toBe(true);
     expect(old.code).toBe(1);
     expect(old.stderr).toBe(
       `echonet: database ${python} has no decision log yet (schema version 3); start the server once to upgrade it\n`,
