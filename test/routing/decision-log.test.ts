@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionLog, type EventSink } from '../../src/routing/decision-log.js';
 import type { DecisionRecord } from '../../src/routing/decision-record.js';
+import { eventId } from '../../src/routing/event-id.js';
 import { compileMatcher } from '../../src/routing/matcher.js';
 import { prepareUtterance } from '../../src/routing/normalize.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -156,5 +157,16 @@ describe('PhraseMatcher.nearMiss', () => {
     });
     expect(m.nearMiss(prepareUtterance('the weather is nice'))).toBeNull();
     expect(m.find(prepareUtterance('ok jarvis lights'))?.phrase).toBe('ok jarvis');
+  });
+});
+
+describe('eventId', () => {
+  it('is a version 7 UUID whose order follows time, so the log’s id index only appends', () => {
+    const ids = [0, 1, 2, 1_000, 86_400_000].map((ms) => eventId(Date.UTC(2026, 0, 1) + ms));
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set([eventId(5), eventId(5), eventId(5)]).size).toBe(3);
   });
 });
