@@ -327,6 +327,10 @@ async function main(): Promise<number> {
       log(`register c=32: ${register.rps.toFixed(0)} req/s`);
     }
 
+    // The decision log ran through every load above at its default level: say so, with what it wrote.
+    const eventLog = echonets.size > 0 ? await decisionLogOf([...echonets.values()]) : undefined;
+    if (eventLog) log(`decision log: ${eventLog.level}, ${eventLog.logged} decisions written`);
+
     // The text servers are done; the registrations-under-load scenario runs on its own.
     for (const p of running.splice(1)) await p.stop();
     let registerLoad: RegisterLoadResult | undefined;
@@ -347,6 +351,7 @@ async function main(): Promise<number> {
       memory,
       register,
       registerLoad,
+      eventLog,
       seconds: (Date.now() - started) / 1000,
     };
     const report = renderReport(input);
@@ -402,7 +407,34 @@ interface ReportInput {
   readonly memory: Map<string, Memory>;
   readonly register: Measured | undefined;
   readonly registerLoad: RegisterLoadResult | undefined;
+  readonly eventLog: DecisionLogState | undefined;
   readonly seconds: number;
+}
+
+interface DecisionLogState {
+  /** `full` or `metadata` as the rows say, `off` when none was written. */
+  readonly level: string;
+  /** Rows the servers wrote (their newest `seq`, summed). */
+  readonly logged: number;
+}
+
+/**
+ * What the servers' decision logs hold after the load, read through GET /events: proof that the
+ * figures were measured with the log writing, and at which level.
+ */
+async function decisionLogOf(servers: readonly Echonet[]): Promise<DecisionLogState> {
+  let logged = 0;
+  const levels = new Set<string>();
+  for (const e of servers) {
+    const res = await fetch(`${e.url}/events?limit=1`, { headers: { 'x-api-key': API_KEY } });
+    if (!res.ok) throw new Error(`GET /events answered ${res.status}: ${await res.text()}`);
+    const newest = ((await res.json()) as { events: { seq: number; privacy: string }[] }).events[0];
+    if (newest) {
+      logged += newest.seq;
+      levels.add(newest.privacy);
+    }
+  }
+  return { level: levels.size === 0 ? 'off' : [...levels].join(', '), logged };
 }
 
 const echo = (workload: Workload, registry: Registry, connections: number) =>
@@ -470,6 +502,15 @@ function renderReport(input: ReportInput): { markdown: string; pass: boolean } {
       `each point ${WARMUP_S} s warm-up + ${DURATION_S} s measured; concurrency 32 best of ${ROUNDS} rounds, interleaved with the ceiling · ${Math.round(input.seconds)} s in all`,
     '',
   );
+  if (input.eventLog) {
+    const { level, logged } = input.eventLog;
+    out.push(
+      level === 'off'
+        ? 'Decision log: **off** (nothing was written).'
+        : `Decision log: **on**, level \`${level}\` (ECHONET_EVENT_LOG, default full): ${logged.toLocaleString('en-US')} decisions written by the servers during the run.`,
+      '',
+    );
+  }
 
   if (input.points.length > 0) {
     out.push(

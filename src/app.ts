@@ -12,6 +12,7 @@ import { answerUnroutable, registerErrorHandling } from './http/errors.js';
 import { configRoutes } from './http/config.js';
 import { discoveryInfo } from './discovery.js';
 import { handshakeRoutes } from './http/handshake.js';
+import { eventRoutes, type EventStreamOptions } from './http/events.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -19,6 +20,7 @@ import { sessionRoutes } from './http/sessions.js';
 import { stateRoutes } from './http/state.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
+import { DecisionLog } from './routing/decision-log.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
 import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
@@ -41,6 +43,28 @@ export const LOG_REDACT = [
   'headers["x-admin-key"]',
   'headers.authorization',
 ];
+
+/**
+ * Pino's request serializer: Fastify's fields for a request, with the `key` query parameter
+ * (GET /events/stream?key=) masked; anything else logged as `req` passes through as it is, its
+ * `url` masked too.
+ */
+export function requestForLog(request: object): Record<string, unknown> {
+  const req = request as Record<string, unknown>;
+  const url = typeof req.url === 'string' ? maskQueryKey(req.url) : req.url;
+  if (!('raw' in req)) return { ...req, url };
+  return {
+    method: req.method,
+    url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: (req.socket as { remotePort?: number } | undefined)?.remotePort,
+  };
+}
+
+function maskQueryKey(url: string): string {
+  return url.replace(/([?&]key=)[^&#]*/gi, '$1[Redacted]');
+}
 
 export interface AppDeps {
   readonly store: Store;
@@ -67,6 +91,8 @@ export interface AppDeps {
   readonly fromEnv?: ReadonlySet<keyof Config>;
   /** True while serve's mDNS advertisement is up (GET /handshake reports it); default: never. */
   readonly advertised?: () => boolean;
+  /** GET /events/stream's heartbeat and slow-client bound (defaults in src/http/events.ts). */
+  readonly eventStream?: EventStreamOptions;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -92,6 +118,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
             level: config.logLevel,
             ...(typeof deps.logger === 'object' && deps.logger),
             redact: LOG_REDACT,
+            serializers: { req: requestForLog },
           },
     // X-Forwarded-For counts only when it comes from a proxy named in ECHONET_TRUST_PROXY.
     trustProxy: config.trustProxy === undefined ? false : [...config.trustProxy],
@@ -142,6 +169,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       'listen mode set from ECHONET_INITIAL_LISTEN_MODE',
     );
   }
+  const decisionLog = new DecisionLog({
+    level: config.eventLog,
+    retentionDays: config.eventRetentionDays,
+    maxRows: config.eventMaxRows,
+    sink: store.events,
+    clock,
+    onError: (err, dropped) =>
+      app.log.warn(
+        { err, dropped },
+        dropped > 0
+          ? 'decision log: decisions dropped, the database refuses writes'
+          : 'decision log: write failed; will retry',
+      ),
+  });
   const handler = new TextHandler(table, builder, {
     sessionTimeoutS: live.sessionTimeoutS,
     cancelPhrases: live.cancelPhrases,
@@ -150,6 +191,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     forwarder,
     listenModes,
+    onDecision: decisionLog.record,
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -236,6 +278,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       listen_mode: listenModes.view().global.mode,
     }),
   });
+  await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
 
   app.addHook('onClose', async () => {
     stopLocal();
@@ -244,6 +287,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     stopWarnings();
     listenModes.close();
     await handler.close();
+    // After the last request has answered: every decision made is written before the store closes.
+    decisionLog.close();
     if (!deps.forwarder) await forwarder.close();
   });
   return app;

@@ -16,6 +16,7 @@ import { getSetting, listSettings, setSetting, unsetSetting } from './cli/config
 import { migrateNow, migrateStatus } from './cli/migrate.js';
 import { inspect, showApiKey } from './cli/inspect.js';
 import { backup, restore } from './cli/backup.js';
+import { DEFAULT_CLI_EVENTS, showEvents } from './cli/events.js';
 import { addKey, listKeys, revokeKey } from './cli/keys.js';
 import { route } from './cli/route.js';
 import { setState, showState } from './cli/state.js';
@@ -55,6 +56,13 @@ function nonEmpty(name: string) {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty`);
     return value;
   };
+}
+
+function count(value: string): number {
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 500) {
+    throw new InvalidArgumentError('must be an integer from 1 to 500');
+  }
+  return Number(value);
 }
 
 const dbPathOption = [
@@ -177,6 +185,19 @@ export function buildCli(): Command {
         );
       }
     });
+
+  program
+    .command('events')
+    .description('show the decision log: what was heard, where it went and why')
+    .option('-f, --follow', 'keep printing decisions as they are made')
+    .option('--source <source_id>', 'only this front end', nonEmpty('--source'))
+    .option('-n, --limit <count>', `how many past decisions (default ${DEFAULT_CLI_EVENTS})`, count)
+    .option('--json', 'print one JSON object per line')
+    .option(...dbPathOption)
+    .action(
+      (opts: DbOption & { follow?: boolean; source?: string; limit?: number; json?: boolean }) =>
+        showEvents(configFor(opts).dbPath, io, opts),
+    );
 
   const keys = program
     .command('keys')

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './errors.js';
+import { EVENT_LOG_LEVELS, type EventLogLevel } from './routing/decision-log.js';
 import { DEFAULT_MATCH_OPTIONS } from './routing/matcher.js';
 import {
   ADDRESS_LIST_ACCEPTS,
@@ -335,6 +336,28 @@ export const SETTINGS = {
     // Tuned on test/fixtures/utterances.jsonl: at 0.8 "hey doormat" wakes "hey doorman".
     fallback: DEFAULT_MATCH_OPTIONS.minScore,
     parse: decimal(0, 1),
+  }),
+  eventLog: setting<EventLogLevel>({
+    env: 'ECHONET_EVENT_LOG',
+    accepts: `one of ${EVENT_LOG_LEVELS.join(', ')}`,
+    description:
+      'The decision log (GET /events, `echonet events`): full keeps what was heard; metadata keeps every decision without the text or the matched words; off keeps nothing and streams nothing.',
+    fallback: 'full',
+    parse: (raw) => EVENT_LOG_LEVELS.find((l) => l === raw.trim().toLowerCase()),
+  }),
+  eventRetentionDays: setting({
+    env: 'ECHONET_EVENT_RETENTION_DAYS',
+    accepts: 'an integer from 1 to 36500',
+    description: 'Decision-log rows older than this many days are deleted.',
+    fallback: 30,
+    parse: integer(1, 36_500),
+  }),
+  eventMaxRows: setting({
+    env: 'ECHONET_EVENT_MAX_ROWS',
+    accepts: 'an integer from 1 to 100000000',
+    description: 'The decision log keeps at most this many rows; the oldest go first.',
+    fallback: 100_000,
+    parse: integer(1, 100_000_000),
   }),
 };
 

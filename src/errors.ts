@@ -40,6 +40,14 @@ export class TargetNotFound extends EchonetError {
   }
 }
 
+export class EventNotFound extends EchonetError {
+  override readonly code = 'EVENT_NOT_FOUND';
+  override readonly statusCode = 404;
+  constructor(readonly id: string) {
+    super(`no event with id '${id}' (it may be older than the retention, or logging is off)`);
+  }
+}
+
 export class ApiKeyNotFound extends EchonetError {
   override readonly code = 'API_KEY_NOT_FOUND';
   override readonly statusCode = 404;

@@ -22,6 +22,11 @@ declare module 'fastify' {
     admin?: boolean;
     /** With `admin`: refused outright when no admin key is configured (key management). */
     adminKeyRequired?: boolean;
+    /**
+     * The API key may also come as `?key=` (GET /events/stream: a browser's EventSource cannot
+     * send headers). The URL is redacted from logs (app.ts).
+     */
+    queryKey?: boolean;
   }
 }
 
@@ -87,6 +92,11 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+function queryKey(request: FastifyRequest): string | undefined {
+  const v = (request.query as Record<string, unknown> | undefined)?.key;
+  return typeof v === 'string' ? v : undefined;
+}
+
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const { apiKeys, equal = timingSafeEqual } = options;
   const adminDigests = options.adminKey === undefined ? undefined : [keyDigest(options.adminKey)];
@@ -95,8 +105,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config;
     if (config.public) return done();
-    const key = header(request, 'x-api-key');
-    if (key === undefined) return done(new Unauthorized('missing X-API-Key header'));
+    const key = header(request, 'x-api-key') ?? (config.queryKey ? queryKey(request) : undefined);
+    if (key === undefined) {
+      return done(
+        new Unauthorized(
+          config.queryKey
+            ? 'missing X-API-Key header or key parameter'
+            : 'missing X-API-Key header',
+        ),
+      );
+    }
     if (!matchesAnyKey(apiKeys.digests, key, equal)) {
       return done(new Unauthorized('invalid API key'));
     }

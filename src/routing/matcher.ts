@@ -52,6 +52,11 @@ export interface Match {
 export interface PhraseMatcher {
   /** The best match in the utterance, or null. Deterministic for any input and registration order. */
   find(utterance: Utterance): Match | null;
+  /**
+   * For an utterance `find` found nothing in: the phrase it came nearest to (below the score floor,
+   * or level with another target's), or null. Slower than `find`; for the decision log, not routing.
+   */
+  nearMiss?(utterance: Utterance): Match | null;
   readonly size: number;
 }
 
@@ -229,6 +234,8 @@ export class CompiledMatcher implements PhraseMatcher {
    * (and search) through `toData` / `from`.
    */
   readonly #search: Search;
+  /** The near-miss search (no score floor), made on first use so `find` never pays for it. */
+  #nearSearch: Search | undefined;
   #released = false;
 
   constructor(
@@ -249,6 +256,12 @@ export class CompiledMatcher implements PhraseMatcher {
   find(utterance: Utterance): Match | null {
     if (this.#released) throw new Error('this phrase matcher was released');
     return findBest(utterance, this.#search, this.#table);
+  }
+
+  nearMiss(utterance: Utterance): Match | null {
+    if (this.#released) throw new Error('this phrase matcher was released');
+    this.#nearSearch ??= new Search(this.#trie, this.#index, this.#table, 0);
+    return findNearest(utterance, this.#nearSearch, this.#table);
   }
 
   /**
@@ -309,24 +322,47 @@ export function transferList(value: unknown): ArrayBuffer[] {
 }
 
 function findBest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
-  const { tokens, text } = utterance;
+  const { tokens } = utterance;
   search.reset(tokens);
   for (let i = 0; i < tokens.length; i++) {
     const best = pickBest(search.from(i), table);
-    if (!best) continue;
-    const start = tokens[i]!.start;
-    const end = tokens[best.endToken]!.end;
-    return {
-      phrase: table.phrase(best.phrase),
-      target: table.target(best.phrase),
-      matchedText: text.slice(start, end),
-      start,
-      end,
-      score: best.score,
-      exact: best.exact,
-    };
+    if (best) return matchOf(best, i, utterance, table);
   }
   return null;
+}
+
+/** A phrase found from token `startToken`, as the match callers see. */
+function matchOf(found: Found, startToken: number, u: Utterance, table: PhraseTable): Match {
+  const start = u.tokens[startToken]!.start;
+  const end = u.tokens[found.endToken]!.end;
+  return {
+    phrase: table.phrase(found.phrase),
+    target: table.target(found.phrase),
+    matchedText: u.text.slice(start, end),
+    start,
+    end,
+    score: found.score,
+    exact: found.exact,
+  };
+}
+
+/** The highest-scoring phrase found from any start (ranked as `find` ranks ties), or null. */
+function findNearest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
+  const { tokens } = utterance;
+  search.reset(tokens);
+  let best: Found | null = null;
+  let bestStart = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    for (const f of search.from(i)) {
+      const higher = best === null || f.score > best.score + SCORE_EPSILON;
+      const level = best !== null && Math.abs(f.score - best.score) < SCORE_EPSILON;
+      if (higher || (level && compareFound(f, best!, table) < 0)) {
+        best = f;
+        bestStart = i;
+      }
+    }
+  }
+  return best === null ? null : matchOf(best, bestStart, utterance, table);
 }
 
 /** One utterance's walk through the trie; candidates per position are looked up once. */

@@ -3,9 +3,9 @@
  * router.ts decides, and forwards. Free of HTTP so the CLI, tests and later front ends (MQTT,
  * audio) share it.
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { DecisionListener, SessionChange } from './decision-record.js';
+import { eventId as newEventId } from './event-id.js';
 import type { Forwarder } from './forwarder.js';
 import { TargetHealth } from './target-health.js';
 import type { Match, MatchOptions } from './matcher.js';
@@ -235,7 +235,7 @@ export class TextHandler {
     }
 
     // Every decision has an id, so a client can look up the log's row for any answer.
-    const eventId = randomUUID();
+    const eventId = newEventId(receivedAt);
     const result: TextResult = {
       handled: decision.mode !== 'idle',
       routed_to: decision.target,
@@ -312,13 +312,14 @@ export class TextHandler {
 
   /** The answer (and decision record) for an utterance met by the inactive listen mode. */
   #muted(input: TextInput, receivedAt: number): TextResult {
-    const eventId = randomUUID();
+    const eventId = newEventId(receivedAt);
     this.#options.onDecision?.({
       id: eventId,
       receivedAt,
       sourceId: input.source_id,
       room: input.room ?? null,
-      text: input.text,
+      // Inactive is the privacy mode: what was said while muted is not kept, only that it was.
+      text: '',
       confidence: input.confidence ?? null,
       listenMode: 'inactive',
       mode: 'idle',

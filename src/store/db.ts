@@ -12,6 +12,9 @@ export type Db = Database.Database;
 /** Milliseconds a statement waits for another connection's write lock before failing. */
 export const BUSY_TIMEOUT_MS = 10_000;
 
+/** The page cache of a writing connection, in KiB. */
+export const PAGE_CACHE_KIB = 2000;
+
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 export interface OpenOptions {
@@ -55,6 +58,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
       withBusyRetry(() => db.pragma('journal_mode = WAL'));
       // FULL: an acknowledged registration survives power loss, not only a crash. Writes are rare.
       db.pragma('synchronous = FULL');
+      // SQLite's own default page cache (2 MB), not better-sqlite3's 16 MB: the decision log
+      // appends to this connection all day, and every page it writes would stay cached (and
+      // resident) up to the limit. The registry's hot pages (B-tree roots and inner pages) fit.
+      db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     }
     db.pragma('foreign_keys = ON');
   } catch (err) {

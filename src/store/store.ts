@@ -12,6 +12,7 @@ import {
   migrate,
 } from './migrations.js';
 import { ConfigTable } from './config.js';
+import { EventWriter } from './events.js';
 import { KeyStore } from './keys.js';
 import { PhraseIndex } from './phrase-index.js';
 import { phraseRules, type PhraseRules } from './phrase-rules.js';
@@ -31,6 +32,8 @@ export interface Store {
   readonly config: ConfigTable;
   /** The v2 settings and their change log (listen modes; also the config log rows). */
   readonly settings: SettingsStore;
+  /** The decision log: batched writes (src/routing/decision-log.ts) and reads (GET /events). */
+  readonly events: EventWriter;
   /**
    * Calls `listener` when another connection (the CLI, another server, the Python service)
    * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
@@ -81,6 +84,7 @@ function storeOn(db: Db, path: string, migrated: number[], targets: TargetRegist
     keys: new KeyStore(db),
     config: new ConfigTable(db),
     settings: new SettingsStore(db),
+    events: new EventWriter(db),
     watchExternalChanges(listener, intervalMs = 250) {
       let last = dataVersion.get();
       const timer = setInterval(() => {

@@ -4,7 +4,7 @@
  */
 import { afterAll } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadSettings, type Config, type LoadedConfig } from '../../src/config.js';
 import type { TableBuilder } from '../../src/routing/table-builder.js';
@@ -59,6 +59,8 @@ export interface TestAppOptions {
   readonly tableBuilder?: (store: Store) => TableBuilder;
   /** Pino options for the app's log (default: no log). */
   readonly logger?: Record<string, unknown>;
+  /** GET /events/stream's heartbeat and slow-client bound. */
+  readonly eventStream?: AppDeps['eventStream'];
 }
 
 export async function startTestApp(
@@ -78,6 +80,7 @@ export async function startTestApp(
     logger: options.logger ?? false,
     watchIntervalMs: options.watchIntervalMs ?? 50,
     tableBuilder: options.tableBuilder?.(store),
+    eventStream: options.eventStream,
   });
   await app.ready();
   let closed = false;

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Client, type Dispatcher } from 'undici';
-import { API_KEY, startTestApp, type TestApp } from './app.js';
+import { API_KEY, startTestApp, type TestApp, type TestAppOptions } from './app.js';
 
 export interface HttpResponse {
   readonly statusCode: number;
@@ -31,8 +31,11 @@ export interface ListeningApp extends Pick<TestApp, 'app' | 'store' | 'clock' | 
   close(): Promise<void>;
 }
 
-export async function startListeningApp(env: Record<string, string> = {}): Promise<ListeningApp> {
-  const t = await startTestApp(env);
+export async function startListeningApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<ListeningApp> {
+  const t = await startTestApp(env, options);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = t.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

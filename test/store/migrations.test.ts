@@ -50,6 +50,35 @@ describe('migrations', () => {
       'reason',
     ]);
     expect(columns(db, 'config')).toEqual(['key', 'value', 'type', 'description', 'updated_at']);
+    // v7: the decision log, one row per utterance.
+    expect(columns(db, 'events')).toEqual([
+      'seq',
+      'id',
+      'received_at',
+      'source_id',
+      'room',
+      'text',
+      'confidence',
+      'listen_mode',
+      'mode',
+      'reason',
+      'target',
+      'match_phrase',
+      'match_text',
+      'match_score',
+      'match_exact',
+      'session_id',
+      'session_change',
+      'forwarded',
+      'status',
+      'latency_ms',
+      'failure',
+      'near_phrase',
+      'near_target',
+      'near_text',
+      'near_score',
+      'privacy',
+    ]);
     const indexes = db
       .prepare(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name",

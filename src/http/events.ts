@@ -1,0 +1,185 @@
+/**
+ * The decision log over HTTP: GET /events (newest first, a cursor for older pages, filters),
+ * GET /events/{id}, and GET /events/stream, a Server-Sent Events feed of each decision as soon as
+ * its row is written.
+ *
+ * The stream takes the API key as X-API-Key or as `?key=` (a browser's EventSource cannot send
+ * headers). A comment line every `heartbeatMs` keeps proxies from closing a quiet stream and lets
+ * a client notice a dead one. A client that reads slower than decisions arrive is dropped once
+ * `maxBufferedBytes` are waiting for it: its reconnect (EventSource retries by itself) costs less
+ * than buffering without bound, and on reconnecting it sends Last-Event-ID, from which the missed
+ * events (up to 500) are sent first.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { EventNotFound, ValidationError } from '../errors.js';
+import type { DecisionLog } from '../routing/decision-log.js';
+import { eventView } from '../routing/event-view.js';
+import {
+  DEFAULT_EVENT_LIMIT,
+  MAX_EVENT_LIMIT,
+  parseEventCursor,
+  type EventReader,
+  type StoredEvent,
+} from '../store/events.js';
+
+export interface EventStreamOptions {
+  /** Between two heartbeat comments (default 15 s). */
+  readonly heartbeatMs?: number;
+  /** Bytes a client may leave unread before it is dropped (default 1 MiB). */
+  readonly maxBufferedBytes?: number;
+}
+
+export interface EventRoutesOptions extends EventStreamOptions {
+  readonly events: EventReader;
+  readonly log: DecisionLog;
+}
+
+const MODES = ['idle', 'session_open', 'session_switch', 'session_continue', 'session_end'];
+
+const Filters = {
+  source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  target: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  mode: Type.Optional(Type.String({ maxLength: 32 })),
+};
+
+const ListQuery = Type.Object({
+  ...Filters,
+  limit: Type.Optional(Type.String({ maxLength: 8 })),
+  before: Type.Optional(Type.String({ maxLength: 20 })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+const StreamQuery = Type.Object({
+  ...Filters,
+  key: Type.Optional(Type.String({ maxLength: 512 })),
+});
+
+/** Clients that stream are few (consoles, `echonet events --follow`); each costs a subscriber. */
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, opts) => {
+  const { events, log } = opts;
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  const streams = new Set<ServerResponse>();
+
+  app.get('/events', { schema: { querystring: ListQuery } }, async (request) => {
+    const q = request.query;
+    const limit = q.limit === undefined ? DEFAULT_EVENT_LIMIT : parseLimit(q.limit);
+    const list = events.list({
+      limit,
+      before: q.before === undefined ? undefined : parseEventCursor(q.before, 'before'),
+      sourceId: q.source_id,
+      target: q.target,
+      mode: q.mode === undefined ? undefined : checkMode(q.mode),
+      q: q.q,
+    });
+    const last = list[list.length - 1];
+    return {
+      ok: true,
+      count: list.length,
+      events: list.map(eventView),
+      // Another page may follow only when this one is full.
+      next_before: list.length === limit && last ? last.seq : null,
+    };
+  });
+
+  app.get(
+    '/events/stream',
+    { config: { queryKey: true }, schema: { querystring: StreamQuery } },
+    (request, reply) => {
+      const q = request.query;
+      const mode = q.mode === undefined ? undefined : checkMode(q.mode);
+      const lastId = request.headers['last-event-id'];
+      const after =
+        typeof lastId === 'string' && lastId !== ''
+          ? parseEventCursor(lastId, 'Last-Event-ID')
+          : undefined;
+      const wanted = (e: StoredEvent) =>
+        (q.source_id === undefined || e.sourceId === q.source_id) &&
+        (q.target === undefined || e.target === q.target) &&
+        (mode === undefined || e.mode === mode);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        // Tells nginx-style proxies not to hold the stream back.
+        'x-accel-buffering': 'no',
+      });
+      // `retry`: how long EventSource waits before reconnecting after a drop.
+      res.write(`retry: 2000\n: connected, event log ${log.level}\n\n`);
+      streams.add(res);
+      const format = (e: StoredEvent) =>
+        `id: ${e.seq}\nevent: decision\ndata: ${JSON.stringify(eventView(e))}\n\n`;
+      // A reconnecting EventSource sends the last id it saw: what it missed is sent first, from
+      // the log. Read and subscribe happen in one synchronous step, so no batch falls between.
+      if (after !== undefined) {
+        const missed = events.list({
+          limit: MAX_EVENT_LIMIT,
+          after,
+          sourceId: q.source_id,
+          target: q.target,
+          mode,
+        });
+        res.write(missed.map(format).join(''));
+      }
+
+      const close = () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+        streams.delete(res);
+      };
+      const send = (chunk: string) => {
+        if (res.writableLength + chunk.length > maxBuffered) {
+          request.log.warn(
+            { buffered: res.writableLength },
+            'event stream client dropped: it reads too slowly',
+          );
+          close();
+          res.destroy();
+          return;
+        }
+        res.write(chunk);
+      };
+      const unsubscribe = log.subscribe((e) => {
+        if (wanted(e)) send(format(e));
+      });
+      const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
+      heartbeat.unref();
+      res.on('close', close);
+    },
+  );
+
+  app.get(
+    '/events/:id',
+    { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
+    async (request) => {
+      const event = events.get(request.params.id);
+      if (!event) throw new EventNotFound(request.params.id);
+      return { ok: true, event: eventView(event) };
+    },
+  );
+
+  // Open streams would keep the server from closing: end them first.
+  app.addHook('preClose', (done) => {
+    for (const res of streams) res.end();
+    streams.clear();
+    done();
+  });
+};
+
+function parseLimit(raw: string): number {
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_EVENT_LIMIT)) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_EVENT_LIMIT}`);
+  }
+  return n;
+}
+
+function checkMode(mode: string): string {
+  if (!MODES.includes(mode)) throw new ValidationError(`mode must be one of ${MODES.join(', ')}`);
+  return mode;
+}

@@ -1,0 +1,321 @@
+/**
+ * The decision log's table (schema v7): one row per utterance, written in batches by
+ * src/routing/decision-log.ts and read by GET /events and `echonet events`.
+ *
+ * The writes share the registry's connection (a second connection's commits would move the
+ * registry's `PRAGMA data_version` watch and look like a foreign writer's change), but each batch
+ * runs with `synchronous = NORMAL`: in WAL mode its commit is then a write to the WAL without an
+ * fsync, so a batch costs the event loop well under a millisecond and survives a crash of the
+ * process (a power cut may lose what the OS had not yet written). Registrations keep FULL. The
+ * batch also runs with a busy timeout of 0: when another process holds the write lock the batch
+ * fails fast and stays queued for the next window instead of stalling every request behind it.
+ */
+import type Database from 'better-sqlite3';
+import { ValidationError } from '../errors.js';
+import { BUSY_TIMEOUT_MS, type Db } from './db.js';
+import { hasTable } from './migrations.js';
+
+/** How much of an utterance a row keeps (ECHONET_EVENT_LOG). */
+export type EventPrivacy = 'full' | 'metadata';
+
+export interface StoredEvent {
+  /** Insertion order; the list cursor. 0 until the row is written. */
+  readonly seq: number;
+  readonly id: string;
+  /** ms since the epoch. */
+  readonly receivedAt: number;
+  readonly sourceId: string;
+  readonly room: string | null;
+  readonly text: string | null;
+  readonly confidence: number | null;
+  readonly listenMode: string;
+  readonly mode: string;
+  readonly reason: string;
+  readonly target: string | null;
+  readonly match: {
+    readonly phrase: string | null;
+    readonly matchedText: string | null;
+    readonly score: number;
+    readonly exact: boolean;
+  } | null;
+  readonly sessionId: string | null;
+  readonly sessionChange: string | null;
+  readonly forwarded: boolean;
+  readonly status: number | null;
+  readonly latencyMs: number | null;
+  readonly failure: string | null;
+  readonly nearMiss: {
+    readonly phrase: string | null;
+    readonly target: string;
+    readonly matchedText: string | null;
+    readonly score: number;
+  } | null;
+  readonly privacy: EventPrivacy;
+}
+
+export interface EventQuery {
+  /** 1 to MAX_EVENT_LIMIT. */
+  readonly limit: number;
+  /** Only rows logged before this seq (the previous page's `nextBefore`). */
+  readonly before?: number | undefined;
+  /** Only rows logged after this seq, oldest first (`echonet events --follow`). */
+  readonly after?: number | undefined;
+  readonly sourceId?: string | undefined;
+  readonly target?: string | undefined;
+  readonly mode?: string | undefined;
+  /** Case-insensitive substring of the text (rows logged as metadata have none). */
+  readonly q?: string | undefined;
+}
+
+export const DEFAULT_EVENT_LIMIT = 50;
+export const MAX_EVENT_LIMIT = 500;
+
+interface EventRow {
+  seq: number;
+  id: string;
+  received_at: number;
+  source_id: string;
+  room: string | null;
+  text: string | null;
+  confidence: number | null;
+  listen_mode: string;
+  mode: string;
+  reason: string;
+  target: string | null;
+  match_phrase: string | null;
+  match_text: string | null;
+  match_score: number | null;
+  match_exact: number | null;
+  session_id: string | null;
+  session_change: string | null;
+  forwarded: number;
+  status: number | null;
+  latency_ms: number | null;
+  failure: string | null;
+  near_phrase: string | null;
+  near_target: string | null;
+  near_text: string | null;
+  near_score: number | null;
+  privacy: string;
+}
+
+const COLUMNS = `seq, id, received_at, source_id, room, text, confidence, listen_mode, mode, reason,
+  target, match_phrase, match_text, match_score, match_exact, session_id, session_change,
+  forwarded, status, latency_ms, failure, near_phrase, near_target, near_text, near_score, privacy`;
+
+/** A `before`/`after` cursor as it arrives in a URL or on the command line. */
+export function parseEventCursor(raw: string, field: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(raw)) {
+    throw new ValidationError(`${field} must be a cursor (a positive integer from next_before)`);
+  }
+  return Number(raw);
+}
+
+/** Reads the log; works on any connection, read-only ones included. */
+export class EventReader {
+  readonly #db: Db;
+  readonly #get;
+  readonly #latestSeq;
+  /** One statement per combination of filters, prepared on first use. */
+  readonly #lists = new Map<string, Database.Statement<unknown[], EventRow>>();
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#get = db.prepare<[string], EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
+    this.#latestSeq = db.prepare<[], number | null>('SELECT MAX(seq) FROM events').pluck();
+  }
+
+  get(id: string): StoredEvent | undefined {
+    const row = this.#get.get(id);
+    return row && toEvent(row);
+  }
+
+  /** The highest seq written so far (0 when the log is empty). */
+  latestSeq(): number {
+    return this.#latestSeq.get() ?? 0;
+  }
+
+  /** Newest first, or oldest first when `after` is given. */
+  list(query: EventQuery): StoredEvent[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (query.before !== undefined) add('seq < ?', query.before);
+    if (query.after !== undefined) add('seq > ?', query.after);
+    if (query.sourceId !== undefined) add('source_id = ?', query.sourceId);
+    if (query.target !== undefined) add('target = ?', query.target);
+    if (query.mode !== undefined) add('mode = ?', query.mode);
+    if (query.q !== undefined) add("text LIKE ? ESCAPE '\\'", `%${escapeLike(query.q)}%`);
+    const order = query.after === undefined ? 'DESC' : 'ASC';
+    const sql =
+      `SELECT ${COLUMNS} FROM events` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY seq ${order} LIMIT ?`;
+    let statement = this.#lists.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare<unknown[], EventRow>(sql);
+      this.#lists.set(sql, statement);
+    }
+    return statement.all(...params, query.limit).map(toEvent);
+  }
+}
+
+/** The reader for a database that may predate v7 (read-only commands never migrate). */
+export function eventReaderIfPresent(db: Db): EventReader | undefined {
+  return hasTable(db, 'events') ? new EventReader(db) : undefined;
+}
+
+/** The server's writing side: batches in one transaction, and pruning in bounded steps. */
+export class EventWriter extends EventReader {
+  readonly #db: Db;
+  readonly #insert;
+  readonly #pruneOlder;
+  readonly #pruneUpTo;
+  readonly #minSeq;
+
+  constructor(db: Db) {
+    super(db);
+    this.#db = db;
+    // Positional parameters, bound from the event directly: no row object per decision.
+    this.#insert = db.prepare<unknown[]>(
+      `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
+         reason, target, match_phrase, match_text, match_score, match_exact, session_id,
+         session_change, forwarded, status, latency_ms, failure, near_phrase, near_target,
+         near_text, near_score, privacy)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Looks at the oldest `limit` rows only (rows are logged in about the order they arrived), so
+    // a step reads and deletes at most `limit` rows whatever the table holds, without an index on
+    // received_at.
+    this.#pruneOlder = db.prepare<[number, number], unknown>(
+      `DELETE FROM events WHERE seq IN (SELECT seq FROM
+         (SELECT seq, received_at FROM events ORDER BY seq LIMIT ?) WHERE received_at < ?)`,
+    );
+    this.#pruneUpTo = db.prepare<[number, number], unknown>(
+      `DELETE FROM events WHERE seq IN
+         (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`,
+    );
+    this.#minSeq = db.prepare<[], number | null>('SELECT MIN(seq) FROM events').pluck();
+  }
+
+  /**
+   * Writes the batch in one transaction; returns each row's seq. Throws (writing nothing) when
+   * the database is locked by another process or cannot be written.
+   */
+  insert(events: readonly StoredEvent[]): number[] {
+    return this.#light(() =>
+      this.#db.transaction(() => events.map((e) => Number(this.#insertOne(e).lastInsertRowid)))(),
+    );
+  }
+
+  #insertOne(e: StoredEvent) {
+    const m = e.match;
+    const near = e.nearMiss;
+    return this.#insert.run(
+      e.id,
+      e.receivedAt,
+      e.sourceId,
+      e.room,
+      e.text,
+      e.confidence,
+      e.listenMode,
+      e.mode,
+      e.reason,
+      e.target,
+      m?.phrase ?? null,
+      m?.matchedText ?? null,
+      m?.score ?? null,
+      m ? Number(m.exact) : null,
+      e.sessionId,
+      e.sessionChange,
+      Number(e.forwarded),
+      e.status,
+      e.latencyMs,
+      e.failure,
+      near?.phrase ?? null,
+      near?.target ?? null,
+      near?.matchedText ?? null,
+      near?.score ?? null,
+      e.privacy,
+    );
+  }
+
+  /**
+   * Deletes those of the oldest `limit` rows received before `cutoffMs`; returns how many (fewer
+   * than `limit` means the expired rows are gone, give or take a forward that outlasted others).
+   */
+  pruneOlderThan(cutoffMs: number, limit: number): number {
+    return this.#light(() => this.#pruneOlder.run(limit, cutoffMs).changes);
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest rows beyond the newest `keep`; returns how many. Rows are
+   * only ever deleted from the oldest end and seqs are never reused, so the rows beyond `keep` are
+   * those at or below latest − keep (no count of the table needed).
+   */
+  pruneBeyond(keep: number, limit: number): number {
+    const latest = this.latestSeq();
+    const oldest = this.#minSeq.get() ?? null;
+    if (oldest === null || latest - oldest + 1 <= keep) return 0;
+    return this.#light(() => this.#pruneUpTo.run(latest - keep, limit).changes);
+  }
+
+  /** Runs `write` without an fsync and without waiting for a lock (see the header). */
+  #light<T>(write: () => T): T {
+    // exec, not statements prepared once: SQLite applies these pragmas when it compiles them.
+    this.#db.exec('PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0');
+    try {
+      return write();
+    } finally {
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL`);
+    }
+  }
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  return {
+    seq: r.seq,
+    id: r.id,
+    receivedAt: r.received_at,
+    sourceId: r.source_id,
+    room: r.room,
+    text: r.text,
+    confidence: r.confidence,
+    listenMode: r.listen_mode,
+    mode: r.mode,
+    reason: r.reason,
+    target: r.target,
+    match:
+      r.match_score === null
+        ? null
+        : {
+            phrase: r.match_phrase,
+            matchedText: r.match_text,
+            score: r.match_score,
+            exact: r.match_exact === 1,
+          },
+    sessionId: r.session_id,
+    sessionChange: r.session_change,
+    forwarded: r.forwarded === 1,
+    status: r.status,
+    latencyMs: r.latency_ms,
+    failure: r.failure,
+    nearMiss:
+      r.near_target === null || r.near_score === null
+        ? null
+        : {
+            phrase: r.near_phrase,
+            target: r.near_target,
+            matchedText: r.near_text,
+            score: r.near_score,
+          },
+    privacy: r.privacy === 'metadata' ? 'metadata' : 'full',
+  };
+}
