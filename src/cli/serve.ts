@@ -59,7 +59,9 @@ export async function serve(
   }
   const running = app;
   // The HTTP timeout in effect when the stop comes (PUT /config may have changed it).
-  signals.onStop((signal) => shutdown(running, store, runtime.values.httpTimeoutS, signal, advertisement));
+  signals.onStop((signal) =>
+    shutdown(running, store, runtime.values.httpTimeoutS, signal, advertisement),
+  );
 }
 
 /**
