@@ -50,7 +50,9 @@ interface LiveKey {
 }
 
 /** The router's keys, each backed by an ECHONET_* setting (src/config.ts). */
-export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = {
+// A null prototype: keys come from URLs, and `constructor` or `__proto__` must be unknown keys, not
+// Object.prototype's members.
+export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object.create(null), {
   session_timeout_s: {
     setting: 'sessionTimeoutS',
     type: 'float',
@@ -87,21 +89,22 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = {
     description:
       'Seconds the active listen mode waits for an utterance before returning to trigger',
   },
-};
+} satisfies Record<string, LiveKey>);
 
 /** The Python service's keys, as its v3 migration seeds them (src/store/migrations.ts). */
-export const PYTHON_KEYS: Readonly<Record<string, Omit<ConfigRow, 'key' | 'updated_at'>>> = {
-  enable_preroll_buffer: {
-    value: 'false',
-    type: 'bool',
-    description: 'Enable pre-roll audio buffering (capture audio before trigger)',
-  },
-  preroll_buffer_seconds: {
-    value: '2.0',
-    type: 'float',
-    description: 'Seconds of audio to buffer before trigger event',
-  },
-};
+export const PYTHON_KEYS: Readonly<Record<string, Omit<ConfigRow, 'key' | 'updated_at'>>> =
+  Object.assign(Object.create(null), {
+    enable_preroll_buffer: {
+      value: 'false',
+      type: 'bool',
+      description: 'Enable pre-roll audio buffering (capture audio before trigger)',
+    },
+    preroll_buffer_seconds: {
+      value: '2.0',
+      type: 'float',
+      description: 'Seconds of audio to buffer before trigger event',
+    },
+  } satisfies Record<string, Omit<ConfigRow, 'key' | 'updated_at'>>);
 
 /** Longest value accepted (a `str` value is otherwise free, as in the Python service). */
 export const MAX_VALUE_LENGTH = 2000;

@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await target?.close();
   const summary = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
-  console.log(`fuzz: ${tried} requests tried over 11 endpoints (${summary.join(', ')})`);
+  console.log(`fuzz: ${tried} requests tried over 18 endpoints (${summary.join(', ')})`);
 });
 
 // ---- the generators -----------------------------------------------------------------------
@@ -205,7 +205,7 @@ async function listedTargets(): Promise<string> {
 }
 
 async function send(
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
   b: Body | undefined,
   headers: Record<string, string>,
@@ -353,6 +353,77 @@ describe('fuzzing every endpoint', () => {
         const before = JSON.stringify(t.store.keys.list());
         const res = await send('DELETE', `/keys/${id}`, undefined, h);
         if (res.statusCode >= 400) expect(JSON.stringify(t.store.keys.list())).toBe(before);
+      }),
+    );
+  });
+
+  it('PUT /state, GET /state, GET /state/history', async () => {
+    const shape = shaped({
+      target: fc.constantFrom('alpha', 'bravo', 'nobody'),
+      source: fc.constantFrom('llm', 'fuzz'),
+      state: fc.constantFrom('inactive', 'trigger', 'active', 'asleep'),
+      reason: fc.constantFrom('because', ''),
+      source_id: fc.constantFrom('door', 'kitchen'),
+    });
+    const settings = () => JSON.stringify(t.store.settings.all());
+    await check(
+      fc.asyncProperty(body(shape), pathTrick, keys, async (b, q, h) => {
+        const before = settings();
+        const res = await send('PUT', '/state', b, h);
+        if (res.statusCode >= 400) expect(settings()).toBe(before);
+        await send('GET', `/state?${q}=${q}`, undefined, h);
+        await send('GET', `/state/history?name=${q}&limit=${q}`, undefined, h);
+      }),
+    );
+    // Back to the default for the tests after this one.
+    for (const source_id of [undefined, 'door', 'kitchen']) {
+      const res = await t.request({
+        method: 'PUT',
+        url: '/state',
+        payload: { target: 'alpha', source: 'fuzz', state: 'trigger', source_id },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+  });
+
+  it('GET /config, GET/PUT/DELETE /config/{key}', async () => {
+    const key = fc.oneof(
+      fc.constantFrom('session_timeout_s', 'match_min_score', 'cancel_phrases', 'volume'),
+      pathTrick,
+    );
+    const shape = shaped({
+      value: fc.oneof(
+        fc.constantFrom('true', '0.9', '30', 'cancel,stop', '-3', 'high'),
+        nastyString,
+      ),
+      reason: fc.constantFrom('fuzz'),
+    });
+    const stored = () => JSON.stringify(t.store.config.all());
+    await check(
+      fc.asyncProperty(key, body(shape), keys, async (k, b, h) => {
+        await send('GET', `/config?${k}`, undefined, h);
+        await send('GET', `/config/${k}`, undefined, h);
+        const before = stored();
+        const res = await send('PUT', `/config/${k}`, b, h);
+        if (res.statusCode >= 400) expect(stored()).toBe(before);
+        if (res.statusCode < 400) await send('DELETE', `/config/${k}`, undefined, h);
+      }),
+    );
+    for (const k of ['session_timeout_s', 'match_min_score', 'cancel_phrases', 'match_fuzzy']) {
+      await t.request({ method: 'DELETE', url: `/config/${k}` });
+    }
+  });
+
+  it('GET /events, GET /events/{id}', async () => {
+    await check(
+      fc.asyncProperty(pathTrick, pathTrick, keys, async (q, id, h) => {
+        await send(
+          'GET',
+          `/events?limit=${q}&before=${q}&source_id=${q}&target=${q}&mode=${q}&q=${q}`,
+          undefined,
+          h,
+        );
+        await send('GET', `/events/${id}`, undefined, h);
       }),
     );
   });
