@@ -45,7 +45,7 @@ describe('echonet serve and mDNS', () => {
       version: VERSION,
       zone: 'cabin',
       subzone: 'loft',
-      capabilities: 'routing,sessions,preview,keys',
+      capabilities: 'routing,sessions,state,events,preview,config,keys',
     });
     const shake = await waitFor(async () => {
       const h = await handshake(server.url);
