@@ -8,6 +8,8 @@ const outfile = 'dist/echonet.mjs';
 // The routing-table worker (src/routing/table-worker.ts) is its own small bundle, so a worker
 // starts by loading the matcher and the store, not the whole server.
 const workerOutfile = 'dist/table-worker.mjs';
+// The decision log's writer thread (src/store/event-worker.ts), likewise: the store alone.
+const eventWorkerOutfile = 'dist/event-worker.mjs';
 const common = {
   bundle: true,
   platform: 'node',
@@ -24,10 +26,15 @@ const common = {
 };
 await build({ ...common, entryPoints: ['dist/cli.js'], outfile });
 await build({ ...common, entryPoints: ['dist/routing/table-worker.js'], outfile: workerOutfile });
+await build({
+  ...common,
+  entryPoints: ['dist/store/event-worker.js'],
+  outfile: eventWorkerOutfile,
+});
 
 // V8 keeps a script's source in memory for as long as it runs, as one byte a character only while
 // every character is Latin-1; a single one above U+00FF doubles it (2 → 4+ MB resident).
-for (const file of [outfile, workerOutfile]) {
+for (const file of [outfile, workerOutfile, eventWorkerOutfile]) {
   const text = readFileSync(file, 'utf8');
   const wide = /[\u0100-\u{10ffff}]/u.exec(text);
   if (wide) {

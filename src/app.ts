@@ -21,6 +21,7 @@ import { stateRoutes } from './http/state.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { DecisionLog } from './routing/decision-log.js';
+import type { EventSink } from './store/event-sink.js';
 import { createForwarder, type Forwarder } from './routing/forwarder.js';
 import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
@@ -93,6 +94,11 @@ export interface AppDeps {
   readonly advertised?: () => boolean;
   /** GET /events/stream's heartbeat and slow-client bound (defaults in src/http/events.ts). */
   readonly eventStream?: EventStreamOptions;
+  /**
+   * Where the decision log writes (closed with the app). Default: on this thread, through the
+   * store's connection; `serve` passes a WorkerEventSink so the writes stay off the event loop.
+   */
+  readonly eventSink?: EventSink;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -173,7 +179,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     level: config.eventLog,
     retentionDays: config.eventRetentionDays,
     maxRows: config.eventMaxRows,
-    sink: store.events,
+    sink: deps.eventSink ?? store.events,
     clock,
     onError: (err, dropped) =>
       app.log.warn(
@@ -218,9 +224,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const stopWarnings = runtime.onWarning((message) => app.log.warn(message));
   const reload = () => handler.registryChanged();
   const stopLocal = store.targets.onChange(reload);
-  // One watch for every commit another process makes (`echonet keys`, `echonet restore`, another
-  // server, the Python service): keys apply here too, and targets another writer changed are
-  // re-indexed now rather than by the next registration (usually one read that finds nothing).
+  // One watch for every commit another connection makes (`echonet keys`, `echonet restore`,
+  // another server, the Python service, this server's decision-log writer): keys, listen modes and
+  // settings are read again (a few small reads), targets another writer changed are re-indexed
+  // now rather than by the next registration, and the routing table is rebuilt only when the
+  // targets changed.
   const stopExternal = store.watchExternalChanges(() => {
     try {
       apiKeys.reload();
@@ -245,7 +253,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     } catch (err) {
       app.log.error({ err }, 'could not read the config table; keeping the settings already read');
     }
-    reload();
+    // Only a change to the targets needs a new routing table: the decision log's writer commits
+    // every few milliseconds, and each of its commits wakes this watch too.
+    let targetsChanged = true;
+    try {
+      targetsChanged = store.targets.changedElsewhere();
+    } catch (err) {
+      app.log.warn({ err }, 'could not read the registry change counter; rebuilding to be safe');
+    }
+    if (targetsChanged) reload();
   }, deps.watchIntervalMs);
   // Read again now the watch runs: a key committed in between is not missed.
   apiKeys.reload();
@@ -288,7 +304,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     listenModes.close();
     await handler.close();
     // After the last request has answered: every decision made is written before the store closes.
-    decisionLog.close();
+    await decisionLog.close();
     if (!deps.forwarder) await forwarder.close();
   });
   return app;

@@ -86,11 +86,12 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /**
- * The routing-table worker, bundled beside this file (dist/table-worker.mjs next to
- * dist/echonet.mjs or dist/cli.js); run from sources (tsx) there is none, and tables build inline.
+ * A worker module bundled beside this file (dist/table-worker.mjs, dist/event-worker.mjs next to
+ * dist/echonet.mjs or dist/cli.js); run from sources (tsx) there is none, and the work is done
+ * inline.
  */
-function tableWorkerUrl(): URL | undefined {
-  const url = new URL('./table-worker.mjs', import.meta.url);
+function workerUrl(file: string): URL | undefined {
+  const url = new URL(`./${file}`, import.meta.url);
   return existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
@@ -110,7 +111,11 @@ export function buildCli(): Command {
       const { config, fromEnv } = settingsFor(opts);
       assertWritableDbLocation(config.dbPath);
       // The first routing table starts building in a worker before the server's modules load.
-      const routing = startRouting(config, tableWorkerUrl(), fromEnv);
+      const routing = startRouting(
+        config,
+        { table: workerUrl('table-worker.mjs'), events: workerUrl('event-worker.mjs') },
+        fromEnv,
+      );
       // Loaded on demand: Fastify and undici are only worth their start-up time for the server.
       const { serve } = await import('./cli/serve.js');
       await serve(config, signals, { routing });

@@ -29,7 +29,7 @@ export async function serve(
 ): Promise<void> {
   if (!options.routing) assertWritableDbLocation(config.dbPath);
   const routing = options.routing ?? startRouting(config);
-  const { store, runtime, tableBuilder, initialTable } = routing;
+  const { store, runtime, tableBuilder, initialTable, eventSink } = routing;
   let app: FastifyInstance | undefined;
   let advertisement: Advertisement | undefined;
   try {
@@ -42,6 +42,7 @@ export async function serve(
       runtime,
       tableBuilder,
       initialTable,
+      ...(eventSink && { eventSink }),
       advertised: () => advertisement?.status === 'advertised',
     });
     const log = app.log;

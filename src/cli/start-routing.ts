@@ -19,6 +19,7 @@ import {
   type WorkerBuildTiming,
 } from '../routing/table-builder.js';
 import { RuntimeSettings } from '../runtime-settings.js';
+import { WorkerEventSink, type EventSink } from '../store/event-sink.js';
 import { openStore, type Store } from '../store/store.js';
 
 export interface StartedRouting {
@@ -29,6 +30,8 @@ export interface StartedRouting {
   readonly tableBuilder?: TableBuilder;
   /** The first table, built on the main thread. */
   readonly initialTable?: Promise<RoutingTable>;
+  /** Writes the decision log from a worker thread (absent without the worker module: inline). */
+  readonly eventSink?: EventSink;
   /** Hands each worker build's figures to `report` (those before the call too, once there is a log). */
   reportBuilds?(report: (timing: WorkerBuildTiming) => void): void;
 }
@@ -36,9 +39,10 @@ export interface StartedRouting {
 /** `fromEnv`: the settings a variable gave (config.ts `loadSettings`), for GET /config. */
 export function startRouting(
   config: Config,
-  tableWorker?: URL,
+  workers: { readonly table?: URL | undefined; readonly events?: URL | undefined } = {},
   fromEnv?: ReadonlySet<keyof Config>,
 ): StartedRouting {
+  const tableWorker = workers.table;
   const store = openStore(config.dbPath);
   let runtime: RuntimeSettings;
   try {
@@ -47,7 +51,9 @@ export function startRouting(
     store.close();
     throw err;
   }
-  if (!tableWorker) return { store, runtime };
+  const eventSink =
+    workers.events && new WorkerEventSink({ workerUrl: workers.events, dbPath: config.dbPath });
+  if (!tableWorker) return { store, runtime, ...(eventSink && { eventSink }) };
   // Match settings set through the API apply to the first table and every rebuild.
   const match = () => runtime.match;
   const inline = inlineTableBuilder(() => store.targets.snapshot(), match);
@@ -68,6 +74,7 @@ export function startRouting(
   return {
     store,
     runtime,
+    ...(eventSink && { eventSink }),
     tableBuilder,
     initialTable,
     reportBuilds(to) {

@@ -14,19 +14,15 @@
  * see can always be fetched again with GET /events/{id}.
  */
 import type { Clock } from '../clock.js';
+import type { EventSink } from '../store/event-sink.js';
 import type { StoredEvent } from '../store/events.js';
 import type { DecisionRecord } from './decision-record.js';
 
 export const EVENT_LOG_LEVELS = ['full', 'metadata', 'off'] as const;
 export type EventLogLevel = (typeof EVENT_LOG_LEVELS)[number];
 
-/** What the log needs of the store (src/store/events.ts's EventWriter). */
-export interface EventSink {
-  /** Writes the batch in one transaction; returns each row's seq. */
-  insert(events: readonly StoredEvent[]): number[];
-  pruneOlderThan(cutoffMs: number, limit: number): number;
-  pruneBeyond(keep: number, limit: number): number;
-}
+/** Where rows go: src/store/event-sink.ts (on this thread, or a worker's). */
+export type { EventSink } from '../store/event-sink.js';
 
 /** How long decisions wait to be written together: the most a crash can lose. */
 export const FLUSH_WINDOW_MS = 10;
@@ -64,6 +60,10 @@ export class DecisionLog {
   /** Events built from an earlier batch that the database refused, written first next time. */
   #retry: StoredEvent[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
+  /** The batch a worker sink is writing (one at a time, so rows keep their order). */
+  #writing: Promise<void> | undefined;
+  /** A retention step a worker sink is running. */
+  #pruning: Promise<void> | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
   /** performance.now() of the last retention step. */
   #prunedAt = -Infinity;
@@ -102,19 +102,42 @@ export class DecisionLog {
   flush(): void {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
+    // A batch still being written: its end writes what queued meanwhile.
+    if (this.#writing) return;
     const records = this.#queue.splice(0, Math.max(0, MAX_BATCH - this.#retry.length));
     const batch = [...this.#retry.splice(0), ...records.map((r) => this.#toEvent(r))];
     if (batch.length === 0) return;
-    let seqs: number[];
+    let written: number[] | Promise<number[]>;
     try {
-      seqs = this.#options.sink.insert(batch);
+      written = this.#options.sink.insert(batch);
     } catch (err) {
-      // Locked by another process, or the disk is full: hold the batch for the next window.
-      this.#retry = batch;
-      this.#options.onError(err as Error, 0);
-      if (!this.#closed) this.#flushTimer = unref(setTimeout(() => this.flush(), 1_000));
+      this.#failed(batch, err as Error);
       return;
     }
+    if (!(written instanceof Promise)) {
+      this.#written(batch, written);
+      return;
+    }
+    this.#writing = written.then(
+      (seqs) => {
+        this.#writing = undefined;
+        this.#written(batch, seqs);
+      },
+      (err: Error) => {
+        this.#writing = undefined;
+        this.#failed(batch, err);
+      },
+    );
+  }
+
+  /** A batch the database refused (locked by another process, the disk full): held for later. */
+  #failed(batch: StoredEvent[], err: Error): void {
+    this.#retry = batch;
+    this.#options.onError(err, 0);
+    if (!this.#closed) this.#flushTimer ??= unref(setTimeout(() => this.flush(), 1_000));
+  }
+
+  #written(batch: StoredEvent[], seqs: number[]): void {
     // Only a live feed needs each event with its seq: no copies when nobody listens.
     if (this.#subscribers.size > 0) {
       batch.forEach((e, i) => {
@@ -130,26 +153,39 @@ export class DecisionLog {
       });
     }
     if (this.#queue.length > 0 && !this.#closed) {
-      this.#flushTimer = unref(setTimeout(() => this.flush(), 0));
+      this.#flushTimer ??= unref(setTimeout(() => this.flush(), 0));
     }
     this.#schedulePrune();
   }
 
-  /** Writes what is left and stops the timers; later decisions are not logged. */
-  close(): void {
+  /**
+   * Writes what is left and stops the timers; later decisions are not logged. With a sink on this
+   * thread everything is written before it returns; a worker sink's writes are awaited, and the
+   * sink is closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#interval);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = undefined;
     // Every batch left, not only the first (a backlog larger than MAX_BATCH).
-    while (this.#queue.length > 0 || this.#retry.length > 0) {
+    // No await unless something is in flight: with a sink on this thread, all is written before
+    // close() first yields.
+    for (;;) {
+      if (this.#writing) await this.#writing;
+      if (this.#pruning) await this.#pruning;
+      if (this.#queue.length === 0 && this.#retry.length === 0) break;
       const before = this.#queue.length + this.#retry.length;
       this.flush();
+      if (this.#writing) await this.#writing;
+      // A database that refuses the batch again: stop trying, the rest is lost (and said so).
       if (this.#retry.length > 0 && this.#queue.length + this.#retry.length >= before) break;
     }
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#subscribers.clear();
+    if (this.#options.sink.close) await this.#options.sink.close();
   }
 
   /**
@@ -157,28 +193,45 @@ export class DecisionLog {
    * a full step to delete: a backlog goes a step at a time with requests served in between.
    */
   #schedulePrune(soon = false): void {
-    if (this.#pruneTimer || this.#closed) return;
+    if (this.#pruneTimer || this.#pruning || this.#closed) return;
     const wait = soon ? 0 : Math.max(0, this.#prunedAt + PRUNE_PACE_MS - performance.now());
     this.#pruneTimer = unref(
       setTimeout(() => {
         this.#pruneTimer = undefined;
         this.#prunedAt = performance.now();
-        if (this.#pruneOnce()) this.#schedulePrune(true);
+        const more = this.#pruneOnce();
+        if (typeof more === 'boolean') {
+          if (more) this.#schedulePrune(true);
+          return;
+        }
+        this.#pruning = more.then((again) => {
+          this.#pruning = undefined;
+          if (again) this.#schedulePrune(true);
+        });
       }, wait),
     );
   }
 
   /** Deletes at most one step of expired or surplus rows; true when more may remain. */
-  #pruneOnce(): boolean {
+  #pruneOnce(): boolean | Promise<boolean> {
     const { sink, clock, retentionDays, maxRows } = this.#options;
     const step = this.#pruneStep;
-    try {
-      const old = sink.pruneOlderThan(clock.now() - retentionDays * DAY_MS, step);
-      const surplus = sink.pruneBeyond(maxRows, step);
-      return old === step || surplus === step;
-    } catch (err) {
+    const failed = (err: unknown) => {
       this.#options.onError(err as Error, 0);
       return false;
+    };
+    try {
+      const old = sink.pruneOlderThan(clock.now() - retentionDays * DAY_MS, step);
+      if (old instanceof Promise) {
+        return old
+          .then(async (o) => o === step || (await sink.pruneBeyond(maxRows, step)) === step)
+          .catch(failed);
+      }
+      const surplus = sink.pruneBeyond(maxRows, step);
+      if (surplus instanceof Promise) return surplus.then((n) => old === step || n === step);
+      return old === step || surplus === step;
+    } catch (err) {
+      return failed(err);
     }
   }
 

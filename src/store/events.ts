@@ -2,13 +2,14 @@
  * The decision log's table (schema v7): one row per utterance, written in batches by
  * src/routing/decision-log.ts and read by GET /events and `echonet events`.
  *
- * The writes share the registry's connection (a second connection's commits would move the
- * registry's `PRAGMA data_version` watch and look like a foreign writer's change), but each batch
- * runs with `synchronous = NORMAL`: in WAL mode its commit is then a write to the WAL without an
- * fsync, so a batch costs the event loop well under a millisecond and survives a crash of the
- * process (a power cut may lose what the OS had not yet written). Registrations keep FULL. The
- * batch also runs with a busy timeout of 0: when another process holds the write lock the batch
- * fails fast and stays queued for the next window instead of stalling every request behind it.
+ * `echonet serve` writes through a worker thread with a connection of its own (event-sink.ts,
+ * event-worker.ts), set up once for the log: `synchronous = NORMAL` (in WAL mode a commit is a
+ * write to the WAL without an fsync; it survives a crash of the process, a power cut may lose what
+ * the OS had not yet written; registrations keep FULL). Its commits move the registry connection's
+ * `PRAGMA data_version`, so the server's watch checks the registry change counter (schema v8)
+ * before it rebuilds anything. Written on the caller's thread instead (tests, tools), each batch
+ * runs with `synchronous = NORMAL` and a busy timeout of 0: when another process holds the write
+ * lock the batch fails fast and stays queued instead of stalling every request behind it.
  */
 import type Database from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
@@ -176,9 +177,17 @@ export class EventWriter extends EventReader {
   readonly #pruneUpTo;
   readonly #minSeq;
 
-  constructor(db: Db) {
+  readonly #dedicated: boolean;
+
+  /**
+   * `dedicated`: the connection writes the log and nothing else (the event worker's), so it is set
+   * up for it once: no fsync per commit, and a lock wait that blocks only its own thread.
+   */
+  constructor(db: Db, options: { readonly dedicated?: boolean } = {}) {
     super(db);
     this.#db = db;
+    this.#dedicated = options.dedicated ?? false;
+    if (this.#dedicated) db.exec('PRAGMA synchronous = NORMAL');
     // Positional parameters, bound from the event directly: no row object per decision.
     this.#insert = db.prepare<unknown[]>(
       `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
@@ -265,6 +274,7 @@ export class EventWriter extends EventReader {
 
   /** Runs `write` without an fsync and without waiting for a lock (see the header). */
   #light<T>(write: () => T): T {
+    if (this.#dedicated) return write();
     // exec, not statements prepared once: SQLite applies these pragmas when it compiles them.
     this.#db.exec('PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0');
     try {

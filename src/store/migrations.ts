@@ -207,6 +207,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // The decision log's own writer commits to the file every few milliseconds, which moves every
+    // other connection's `PRAGMA data_version`: that alone can no longer say "the registry
+    // changed". This counter can: plain-SQL triggers (so the Python service's and the sqlite3
+    // shell's writes count too) bump it on any change to `targets` that routing sees.
+    version: 8,
+    description: 'Echonet registry change counter (routing rebuilds only when targets change)',
+    sql: `
+      CREATE TABLE IF NOT EXISTS echonet_registry_changes (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n INTEGER NOT NULL
+      );
+      INSERT OR IGNORE INTO echonet_registry_changes (id, n) VALUES (1, 0);
+      CREATE TRIGGER IF NOT EXISTS echonet_registry_on_insert AFTER INSERT ON targets BEGIN
+        UPDATE echonet_registry_changes SET n = n + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER IF NOT EXISTS echonet_registry_on_update
+        AFTER UPDATE OF name, base_url, phrases ON targets BEGIN
+        UPDATE echonet_registry_changes SET n = n + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER IF NOT EXISTS echonet_registry_on_delete AFTER DELETE ON targets BEGIN
+        UPDATE echonet_registry_changes SET n = n + 1 WHERE id = 1;
+      END;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

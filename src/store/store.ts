@@ -37,8 +37,10 @@ export interface Store {
   /**
    * Calls `listener` when another connection (the CLI, another server, the Python service)
    * commits to the file. Polls `PRAGMA data_version`, which only moves for other connections'
-   * commits. A server's listener should call `targets.repairPhraseIndex()` before reloading, so
-   * rows a foreign writer changed are re-indexed now rather than by the next registration.
+   * commits (the decision log's writer thread included, so `targets.changedElsewhere()` says whether
+   * the targets were among the changes). A server's listener should call
+   * `targets.repairPhraseIndex()` before reloading, so rows a foreign writer changed are re-indexed
+   * now rather than by the next registration.
    */
   watchExternalChanges(listener: () => void, intervalMs?: number): () => void;
   close(): void;

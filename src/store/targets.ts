@@ -7,6 +7,7 @@
 import { PhraseConflict, StorageError } from '../errors.js';
 import type { Db } from './db.js';
 import { parsePhrases, type PhraseIndex } from './phrase-index.js';
+import { hasTable } from './migrations.js';
 
 export interface Target {
   readonly name: string;
@@ -30,6 +31,11 @@ export class TargetRegistry {
   readonly #deleteOne;
   readonly #deleteAll;
   readonly #count;
+  readonly #version: (() => number) | undefined;
+  /** The registry version (echonet_registry_changes) this process's own writes left, or saw. */
+  #seen = 0;
+  /** A write of ours found a change by another connection first: not yet reported. */
+  #foreignPending = false;
   readonly #listeners = new Set<() => void>();
 
   constructor(db: Db, index?: PhraseIndex) {
@@ -48,6 +54,37 @@ export class TargetRegistry {
     this.#deleteOne = db.prepare<[string]>('DELETE FROM targets WHERE name = ? COLLATE NOCASE');
     this.#deleteAll = db.prepare('DELETE FROM targets');
     this.#count = db.prepare<[], number>('SELECT COUNT(*) FROM targets').pluck();
+    if (hasTable(db, 'echonet_registry_changes')) {
+      const read = db
+        .prepare<[], number>('SELECT n FROM echonet_registry_changes WHERE id = 1')
+        .pluck();
+      this.#version = () => read.get() ?? 0;
+      this.#seen = this.#version();
+    }
+  }
+
+  /**
+   * True once after another connection (the CLI, another server, the Python service) changed the
+   * targets, since the last call or this registry's own last write; one indexed read. Other
+   * commits to the file (the decision log's, settings, keys) do not count.
+   */
+  changedElsewhere(): boolean {
+    if (!this.#version) return false;
+    const now = this.#version();
+    const changed = this.#foreignPending || now !== this.#seen;
+    this.#seen = now;
+    this.#foreignPending = false;
+    return changed;
+  }
+
+  /** Inside a write transaction, before the write: notes a change another connection made first. */
+  #beforeOwnWrite(): void {
+    if (this.#version && this.#version() !== this.#seen) this.#foreignPending = true;
+  }
+
+  /** Inside the write transaction, after it: the version our write left is not news. */
+  #afterOwnWrite(): void {
+    if (this.#version) this.#seen = this.#version();
   }
 
   /**
@@ -67,7 +104,9 @@ export class TargetRegistry {
           const owner = index.ownerOf(phrase, name);
           if (owner) throw new PhraseConflict(phrase, owner.target, name, owner.phrase);
         }
+        this.#beforeOwnWrite();
         this.#write(index, { ...target, name });
+        this.#afterOwnWrite();
         index.markFresh(name);
       })
       .immediate();
@@ -102,7 +141,9 @@ export class TargetRegistry {
     const changes = this.#db
       .transaction(() => {
         index.repair();
+        this.#beforeOwnWrite();
         const { changes } = this.#deleteOne.run(key);
+        this.#afterOwnWrite();
         index.remove(key);
         index.markFresh(key);
         return changes;
@@ -123,6 +164,7 @@ export class TargetRegistry {
     if (options.merge) this.repairPhraseIndex();
     this.#db
       .transaction(() => {
+        this.#beforeOwnWrite();
         if (options.merge) {
           index.repair();
           // Their old phrases are about to go: they must not block their own new ones.
@@ -140,6 +182,7 @@ export class TargetRegistry {
         }
         if (options.merge) for (const t of incoming) index.markFresh(t.name);
         else index.clearStale();
+        this.#afterOwnWrite();
       })
       .immediate();
     this.#changed();

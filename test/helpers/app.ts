@@ -8,6 +8,7 @@ import { buildApp, type AppDeps } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadSettings, type Config, type LoadedConfig } from '../../src/config.js';
 import type { TableBuilder } from '../../src/routing/table-builder.js';
+import type { EventSink } from '../../src/store/event-sink.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDbPath } from './temp.js';
 
@@ -57,6 +58,8 @@ export interface TestAppOptions {
   readonly watchIntervalMs?: number;
   /** How the app builds its routing tables (default: inline), given the app's store. */
   readonly tableBuilder?: (store: Store) => TableBuilder;
+  /** Where the decision log writes (default: the store's connection), given the app's store. */
+  readonly eventSink?: (store: Store) => EventSink;
   /** Pino options for the app's log (default: no log). */
   readonly logger?: Record<string, unknown>;
   /** GET /events/stream's heartbeat and slow-client bound. */
@@ -80,6 +83,7 @@ export async function startTestApp(
     logger: options.logger ?? false,
     watchIntervalMs: options.watchIntervalMs ?? 50,
     tableBuilder: options.tableBuilder?.(store),
+    eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
   });
   await app.ready();
