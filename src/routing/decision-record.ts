@@ -3,8 +3,8 @@
  * later the metrics and the console). Built once per utterance after the forward settles; the
  * listener must not block (the log queues it and writes in batches off the request path).
  */
-import type { PhraseMatcher } from './matcher.js';
-import type { Utterance } from './normalize.js';
+import type { PhraseMatcher } from '../matching/matcher.js';
+import type { Utterance } from '../matching/normalize.js';
 import type { Mode } from './router.js';
 import type { MatchView } from './text-handler.js';
 

@@ -6,11 +6,11 @@
 import type { Clock } from '../clock.js';
 import type { DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
-import type { Forwarder } from './forwarder.js';
-import { TargetHealth } from './target-health.js';
-import type { Match, MatchOptions } from './matcher.js';
+import type { Forwarder } from '../delivery/forwarder.js';
+import { TargetHealth } from '../delivery/target-health.js';
+import type { Match, MatchOptions } from '../matching/matcher.js';
 import { LiveTable } from './live-table.js';
-import { prepareUtterance, type Utterance } from './normalize.js';
+import { prepareUtterance, type Utterance } from '../matching/normalize.js';
 import type { ListenModes, ListenState } from './listen-modes.js';
 import {
   MUTED,
