@@ -6,7 +6,7 @@
 import type { PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
 import type { Mode } from './router.js';
-import type { MatchView } from './text-handler.js';
+import type { FrontEnd, MatchView } from './text-handler.js';
 
 /** What the utterance did to its source's conversation. */
 export type SessionChange = 'opened' | 'continued' | 'switched' | 'ended' | null;
@@ -18,6 +18,9 @@ export interface DecisionRecord {
   readonly receivedAt: number;
   readonly sourceId: string;
   readonly room: string | null;
+  readonly frontEnd: FrontEnd;
+  /** The front end's conversation id (Home Assistant's), else null. */
+  readonly conversationId: string | null;
   readonly text: string;
   readonly confidence: number | null;
   /** The listen mode the utterance met (trigger, active or inactive). */

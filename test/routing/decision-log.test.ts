@@ -22,6 +22,8 @@ function record(clock: ManualClock, over: Partial<DecisionRecord> = {}): Decisio
     receivedAt: clock.now(),
     sourceId: 'kitchen',
     room: null,
+    frontEnd: 'http',
+    conversationId: null,
     text: 'hello there',
     confidence: null,
     listenMode: 'trigger',
