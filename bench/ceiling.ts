@@ -13,7 +13,7 @@ const listenUrl = process.argv[2];
 if (listenUrl === undefined) throw new Error('usage: ceiling.ts <target listen URL>');
 const { origin, pathname } = new URL(listenUrl);
 
-// The pool Echonet's forwarder builds (src/routing/forwarder.ts, created in src/app.ts) when run
+// The pool Echonet's forwarder builds (src/delivery/forwarder.ts, created in src/app.ts) when run
 // as the bench runs it: connections per origin = ECHONET_TARGET_MAX_INFLIGHT's default, the same
 // keep-alive, undici's default pipelining (1), and the same file of undici. The ratio then
 // compares the work done per request, not two pool sizes or two undici APIs.

@@ -17,8 +17,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { SETTINGS } from '../src/config.js';
-import { compileMatcher, type PhraseOwner } from '../src/routing/matcher.js';
-import { normalizePhrase, prepareUtterance } from '../src/routing/normalize.js';
+import { compileMatcher, type PhraseOwner } from '../src/matching/matcher.js';
+import { normalizePhrase, prepareUtterance } from '../src/matching/normalize.js';
 import { compileCancelMatcher } from '../src/routing/routing-table.js';
 
 const SIZES = [10, 1_000, 100_000];

@@ -8,8 +8,8 @@
  *   npx tsx scripts/forward-timeout-lateness.ts [timeoutMs=6000] [runsPerKind=20]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { DEADLINE_SLACK_MS } from '../src/routing/deadlines.js';
-import { createForwarder } from '../src/routing/forwarder.js';
+import { DEADLINE_SLACK_MS } from '../src/delivery/deadlines.js';
+import { createForwarder } from '../src/delivery/forwarder.js';
 import { SLOW_KINDS, startSlowTarget, SAMPLE_PAYLOAD } from '../test/helpers/slow-targets.js';
 
 const timeoutMs = Number(process.argv[2] ?? 6000);

@@ -22,7 +22,7 @@ import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
 import { DecisionLog } from './routing/decision-log.js';
 import type { EventSink } from './store/event-sink.js';
-import { createForwarder, type Forwarder } from './routing/forwarder.js';
+import { createForwarder, type Forwarder } from './delivery/forwarder.js';
 import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';

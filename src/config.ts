@@ -11,7 +11,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './errors.js';
 import { EVENT_LOG_LEVELS, type EventLogLevel } from './routing/decision-log.js';
-import { DEFAULT_MATCH_OPTIONS } from './routing/matcher.js';
+import { DEFAULT_MATCH_OPTIONS } from './matching/matcher.js';
 import {
   ADDRESS_LIST_ACCEPTS,
   parseAddressList,
@@ -247,7 +247,7 @@ export const SETTINGS = {
   httpTimeoutS: setting({
     env: 'ECHONET_HTTP_TIMEOUT_S',
     accepts: 'a number of seconds greater than 0 and at most 300',
-    // The slack is DEADLINE_SLACK_MS in src/routing/deadlines.ts (a test keeps the two equal).
+    // The slack is DEADLINE_SLACK_MS in src/delivery/deadlines.ts (a test keeps the two equal).
     description:
       'Time a target has to answer a forwarded utterance, body included; a forward still unfinished then ends as timeout at most 10 ms later (plus any time the event loop is busy).',
     fallback: 3.0,

@@ -5,7 +5,7 @@
  */
 import { hostMatcher, ruleText, type AddressRule } from './address-list.js';
 import { ValidationError } from './errors.js';
-import { normalizePhrase } from './routing/normalize.js';
+import { normalizePhrase } from './matching/normalize.js';
 import { listenUrlFor } from './routing/routing-table.js';
 import type { Target } from './store/targets.js';
 

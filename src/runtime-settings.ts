@@ -12,7 +12,7 @@
  */
 import { SETTINGS, type Config, type Setting } from './config.js';
 import { ConfigKeyNotFound, ValidationError } from './errors.js';
-import type { MatchOptions } from './routing/matcher.js';
+import type { MatchOptions } from './matching/matcher.js';
 import type { ConfigRow, ConfigTable, ConfigType } from './store/config.js';
 
 export type Origin = 'api' | 'env' | 'default';

@@ -23,7 +23,7 @@ export interface Cost {
   readonly share: number;
 }
 
-/** Where a script lives, shortened: `fastify/lib/route.js`, `dist/routing/matcher.js`, `node:…`. */
+/** Where a script lives, shortened: `fastify/lib/route.js`, `dist/matching/matcher.js`, `node:…`. */
 function moduleOf(url: string): string {
   if (url === '') return '(native / V8)';
   if (url.startsWith('node:')) return url;

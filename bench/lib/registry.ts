@@ -30,7 +30,7 @@ function inventedPhrase(j: number): string {
 
 /**
  * One-word greetings, 32 of them, one per phrase of a target. None normalises to another
- * (src/routing/spoken-forms.ts folds "okay" into "ok" and "hallo" into "hello", so those are
+ * (src/matching/spoken-forms.ts folds "okay" into "ok" and "hallo" into "hello", so those are
  * left out) and none is a cancel phrase.
  */
 const GREETINGS = (

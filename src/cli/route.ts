@@ -5,7 +5,7 @@
 import type { Config } from '../config.js';
 import { RuntimeSettings } from '../runtime-settings.js';
 import { configTableIfPresent } from '../store/config.js';
-import { prepareUtterance } from '../routing/normalize.js';
+import { prepareUtterance } from '../matching/normalize.js';
 import { decide } from '../routing/router.js';
 import { buildRoutingTable, compileCancelMatcher } from '../routing/routing-table.js';
 import { previewView } from '../routing/text-handler.js';

@@ -28,6 +28,7 @@ const TextResponse = Type.Object({
   reason: Type.String(),
   match: Nullable(MatchBody),
   event_id: Nullable(Type.String()),
+  reply: Nullable(Type.String()),
 });
 
 const PreviewBody = Type.Object({
@@ -52,7 +53,16 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
     '/text',
     { schema: { body: TextBody, response: { 200: TextResponse } } },
     async (request) => {
-      const result = await handler.handle(request.body);
+      // Field by field: a body's extra fields (frontEnd, defaultTarget…) are not the client's to set.
+      const { source_id, room, ts, text, confidence } = request.body;
+      const result = await handler.handle({
+        source_id,
+        room,
+        ts,
+        text,
+        confidence,
+        frontEnd: 'http',
+      });
       if (!result.forwarded && /^(forward_failed|target_)/.test(result.reason)) {
         request.log.warn({ target: result.routed_to, reason: result.reason }, 'forward failed');
       }

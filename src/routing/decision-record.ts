@@ -3,10 +3,10 @@
  * later the metrics and the console). Built once per utterance after the forward settles; the
  * listener must not block (the log queues it and writes in batches off the request path).
  */
-import type { PhraseMatcher } from './matcher.js';
-import type { Utterance } from './normalize.js';
+import type { PhraseMatcher } from '../matching/matcher.js';
+import type { Utterance } from '../matching/normalize.js';
 import type { Mode } from './router.js';
-import type { MatchView } from './text-handler.js';
+import type { FrontEnd, MatchView } from './text-handler.js';
 
 /** What the utterance did to its source's conversation. */
 export type SessionChange = 'opened' | 'continued' | 'switched' | 'ended' | null;
@@ -18,6 +18,9 @@ export interface DecisionRecord {
   readonly receivedAt: number;
   readonly sourceId: string;
   readonly room: string | null;
+  readonly frontEnd: FrontEnd;
+  /** The front end's conversation id (Home Assistant's), else null. */
+  readonly conversationId: string | null;
   readonly text: string;
   readonly confidence: number | null;
   /** The listen mode the utterance met (trigger, active or inactive). */

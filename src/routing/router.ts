@@ -2,8 +2,8 @@
  * The routing decision, and nothing else: no I/O, no clock, no session changes. Given an utterance
  * and the target holding the source's live session, it says what should happen.
  */
-import type { Match, PhraseMatcher } from './matcher.js';
-import type { Utterance } from './normalize.js';
+import type { Match, PhraseMatcher } from '../matching/matcher.js';
+import type { Utterance } from '../matching/normalize.js';
 
 export type Mode =
   | 'idle'

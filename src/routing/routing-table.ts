@@ -10,7 +10,7 @@ import {
   type MatchOptions,
   type MatcherData,
   type PhraseMatcher,
-} from './matcher.js';
+} from '../matching/matcher.js';
 
 export interface RouteTarget {
   readonly name: string;

@@ -11,7 +11,7 @@
  * last table built (0: always the worker, as the worker's own tests run).
  */
 import { Worker } from 'node:worker_threads';
-import type { MatchOptions } from './matcher.js';
+import type { MatchOptions } from '../matching/matcher.js';
 import {
   buildRoutingTable,
   routingTableFrom,

@@ -8,7 +8,7 @@
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { readTargets } from '../store/store.js';
-import { transferList } from './matcher.js';
+import { transferList } from '../matching/matcher.js';
 import { buildRoutingTableData } from './routing-table.js';
 import type { BuildReply, BuildRequest } from './table-builder.js';
 

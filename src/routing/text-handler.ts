@@ -6,11 +6,11 @@
 import type { Clock } from '../clock.js';
 import type { DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
-import type { Forwarder } from './forwarder.js';
-import { TargetHealth } from './target-health.js';
-import type { Match, MatchOptions } from './matcher.js';
+import type { Forwarder } from '../delivery/forwarder.js';
+import { TargetHealth } from '../delivery/target-health.js';
+import type { Match, MatchOptions } from '../matching/matcher.js';
 import { LiveTable } from './live-table.js';
-import { prepareUtterance, type Utterance } from './normalize.js';
+import { prepareUtterance, type Utterance } from '../matching/normalize.js';
 import type { ListenModes, ListenState } from './listen-modes.js';
 import {
   MUTED,
@@ -31,7 +31,18 @@ export interface TextInput {
   readonly ts?: number | null | undefined;
   readonly text: string;
   readonly confidence?: number | null | undefined;
+  /** Which front end heard it (default `http`): some rules apply per front end (names as wake phrases). */
+  readonly frontEnd?: FrontEnd | undefined;
+  /**
+   * Where an utterance with no wake phrase and no conversation goes (a Wyoming binding's target);
+   * undefined: the configured default target, if any.
+   */
+  readonly defaultTarget?: string | null | undefined;
+  /** The front end's own conversation id (Home Assistant's), kept in the decision log. */
+  readonly conversationId?: string | null | undefined;
 }
+
+export type FrontEnd = 'http' | 'wyoming' | 'mqtt';
 
 export interface MatchView {
   phrase: string;
@@ -57,6 +68,8 @@ export interface TextResult {
   reason: string;
   match: MatchView | null;
   event_id: string | null;
+  /** What the target answered to be said back to the speaker (`{"reply": "…"}`), else null. */
+  reply: string | null;
 }
 
 /** The handler's settings that may change while it runs (TextHandler.reconfigure). */
@@ -245,6 +258,7 @@ export class TextHandler {
       reason: decision.reason,
       match: decision.match && matchView(decision.match),
       event_id: eventId,
+      reply: null,
     };
     let status: number | null = null;
     let latencyMs: number | null = null;
@@ -290,6 +304,8 @@ export class TextHandler {
       id: eventId,
       receivedAt,
       sourceId: input.source_id,
+      frontEnd: input.frontEnd ?? 'http',
+      conversationId: input.conversationId ?? null,
       room: session?.room ?? room,
       text: input.text,
       confidence: input.confidence ?? null,
@@ -317,6 +333,8 @@ export class TextHandler {
       id: eventId,
       receivedAt,
       sourceId: input.source_id,
+      frontEnd: input.frontEnd ?? 'http',
+      conversationId: input.conversationId ?? null,
       room: input.room ?? null,
       // Inactive is the privacy mode: what was said while muted is not kept, only that it was.
       text: '',
@@ -344,6 +362,7 @@ export class TextHandler {
       reason: MUTED.reason,
       match: null,
       event_id: eventId,
+      reply: null,
     };
   }
 

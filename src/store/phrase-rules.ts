@@ -5,7 +5,7 @@
  * moving it below both layers is left until the matching work on it has landed.)
  */
 import { createHash } from 'node:crypto';
-import { normalizePhrase } from '../routing/normalize.js';
+import { normalizePhrase } from '../matching/normalize.js';
 import { VERSION } from '../version.js';
 
 export interface PhraseRules {

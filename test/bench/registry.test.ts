@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_PHRASES, NAME_PATTERN } from '../../src/registration.js';
-import { normalizePhrase } from '../../src/routing/normalize.js';
+import { normalizePhrase } from '../../src/matching/normalize.js';
 import { syntheticRegistry } from '../../bench/lib/registry.js';
 import { WAKE_PHRASE, WAKE_TARGET } from '../../bench/lib/workload.js';
 import { phraseClashes } from '../helpers/phrase-clashes.js';

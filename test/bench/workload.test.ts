@@ -3,8 +3,8 @@
  * included, each routed as the bench expects by the real matcher; only forwarded answers succeed.
  */
 import { describe, expect, it } from 'vitest';
-import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { syntheticRegistry } from '../../bench/lib/registry.js';
 import {
   body,

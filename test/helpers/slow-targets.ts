@@ -4,7 +4,7 @@
  * byte at a time forever, and a bare TCP socket that accepts the connection and never reads.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { ForwardPayload } from '../../src/routing/forwarder.js';
+import type { ForwardPayload } from '../../src/delivery/forwarder.js';
 import {
   createServer as createNetServer,
   type AddressInfo,

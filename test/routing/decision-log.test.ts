@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionLog, type EventSink } from '../../src/routing/decision-log.js';
 import type { DecisionRecord } from '../../src/routing/decision-record.js';
 import { eventId } from '../../src/routing/event-id.js';
-import { compileMatcher } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { compileMatcher } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { ManualClock } from '../helpers/app.js';
 import { tempDbPath } from '../helpers/temp.js';
@@ -22,6 +22,8 @@ function record(clock: ManualClock, over: Partial<DecisionRecord> = {}): Decisio
     receivedAt: clock.now(),
     sourceId: 'kitchen',
     room: null,
+    frontEnd: 'http',
+    conversationId: null,
     text: 'hello there',
     confidence: null,
     listenMode: 'trigger',

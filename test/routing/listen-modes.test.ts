@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/clock.js';
 import type { DecisionRecord } from '../../src/routing/decision-record.js';
-import { createForwarder } from '../../src/routing/forwarder.js';
+import { createForwarder } from '../../src/delivery/forwarder.js';
 import { ListenModes, targetOfSource } from '../../src/routing/listen-modes.js';
 import { buildRoutingTable } from '../../src/routing/routing-table.js';
 import { inlineTableBuilder } from '../../src/routing/table-builder.js';

@@ -4,8 +4,8 @@
  * table built after it.
  */
 import { describe, expect, it } from 'vitest';
-import type { MatchOptions } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import type { MatchOptions } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { inlineTableBuilder, WorkerTableBuilder } from '../../src/routing/table-builder.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDbPath } from '../helpers/temp.js';

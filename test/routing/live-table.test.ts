@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LiveTable } from '../../src/routing/live-table.js';
-import { DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { buildRoutingTable, type RoutingTable } from '../../src/routing/routing-table.js';
 import type { TableBuilder } from '../../src/routing/table-builder.js';
 

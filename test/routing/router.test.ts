@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileMatcher } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { compileMatcher } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { decide, decideActive, withoutSpan } from '../../src/routing/router.js';
 import { compileCancelMatcher } from '../../src/routing/routing-table.js';
 

@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_MATCH_OPTIONS, type CompiledMatcher } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { DEFAULT_MATCH_OPTIONS, type CompiledMatcher } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import {
   buildRoutingTable,
   type RouteTarget,

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
+import { DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
 import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 import { WorkerEventSink } from '../../src/store/event-sink.js';
 import type { StoredEvent } from '../../src/store/events.js';

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhraseConflict } from '../../src/errors.js';
-import { normalizePhrase } from '../../src/routing/normalize.js';
+import { normalizePhrase } from '../../src/matching/normalize.js';
 import { LOOKUP_SQL } from '../../src/store/phrase-index.js';
 import { phraseRules, type PhraseRules } from '../../src/store/phrase-rules.js';
 import { openStore, type Store } from '../../src/store/store.js';

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { PhraseConflict } from '../../src/errors.js';
-import { normalizePhrase } from '../../src/routing/normalize.js';
+import { normalizePhrase } from '../../src/matching/normalize.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { phraseRules } from '../../src/store/phrase-rules.js';
 import { openStore } from '../../src/store/store.js';

@@ -10,7 +10,7 @@ import {
   failureReason,
   MAX_RESPONSE_BYTES,
   type ForwardPayload,
-} from '../../src/routing/forwarder.js';
+} from '../../src/delivery/forwarder.js';
 import {
   closedPort,
   startRecordingTarget,

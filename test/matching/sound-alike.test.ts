@@ -4,11 +4,11 @@
  * (John and Joan, Aaron and Erin, Stephen and Stefan) stay apart.
  */
 import { describe, expect, it } from 'vitest';
-import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
-import { sameSyllableShape, soundAlikeFit } from '../../src/routing/match-rules.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
-import { phoneticKeys } from '../../src/routing/phonetic.js';
-import { respellingCost, soundSpelling } from '../../src/routing/sound-spelling.js';
+import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
+import { sameSyllableShape, soundAlikeFit } from '../../src/matching/match-rules.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
+import { phoneticKeys } from '../../src/matching/phonetic.js';
+import { respellingCost, soundSpelling } from '../../src/matching/sound-spelling.js';
 
 /** The target `text` wakes when `phrase` is the only registered phrase. */
 function wakes(phrase: string, text: string): string | null {

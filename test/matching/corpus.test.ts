@@ -13,8 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+import { compileMatcher, DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 import { compileCancelMatcher } from '../../src/routing/routing-table.js';
 
 /**

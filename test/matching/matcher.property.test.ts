@@ -3,11 +3,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boundedDamerau } from '../../src/routing/edit-distance.js';
-import { editReach, soundAlikeFit } from '../../src/routing/match-rules.js';
-import { compileMatcher, type PhraseOwner } from '../../src/routing/matcher.js';
-import { normalizePhrase, prepareUtterance, tokenize } from '../../src/routing/normalize.js';
-import { phoneticKeys } from '../../src/routing/phonetic.js';
+import { boundedDamerau } from '../../src/matching/edit-distance.js';
+import { editReach, soundAlikeFit } from '../../src/matching/match-rules.js';
+import { compileMatcher, type PhraseOwner } from '../../src/matching/matcher.js';
+import { normalizePhrase, prepareUtterance, tokenize } from '../../src/matching/normalize.js';
+import { phoneticKeys } from '../../src/matching/phonetic.js';
 
 // Characters that exercise every normalisation rule, mixed into arbitrary Unicode text.
 const TRICKY = [

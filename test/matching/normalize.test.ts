@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizePhrase, prepareUtterance, tokenize } from '../../src/routing/normalize.js';
+import { normalizePhrase, prepareUtterance, tokenize } from '../../src/matching/normalize.js';
 
 describe('normalizePhrase', () => {
   it.each([

@@ -1,21 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boundedDamerau } from '../../src/routing/edit-distance.js';
+import { boundedDamerau } from '../../src/matching/edit-distance.js';
 import {
   deletionHashes,
   deletionScratch,
   Postings,
   PostingsBuilder,
   stringHash,
-} from '../../src/routing/match-hash.js';
-import { consonantSkeleton, editReach, fuzzyFit } from '../../src/routing/match-rules.js';
+} from '../../src/matching/match-hash.js';
+import { consonantSkeleton, editReach, fuzzyFit } from '../../src/matching/match-rules.js';
 import {
   compileMatcher,
   DEFAULT_MATCH_OPTIONS,
   type MatchOptions,
   type PhraseOwner,
-} from '../../src/routing/matcher.js';
-import { prepareUtterance } from '../../src/routing/normalize.js';
+} from '../../src/matching/matcher.js';
+import { prepareUtterance } from '../../src/matching/normalize.js';
 
 const HOUSEHOLD: PhraseOwner[] = [
   { phrase: 'hey astraea', target: 'astraea' },

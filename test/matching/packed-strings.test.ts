@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PackedStrings } from '../../src/routing/packed-strings.js';
+import { PackedStrings } from '../../src/matching/packed-strings.js';
 
 describe('PackedStrings', () => {
   it('gives back each string, Latin-1 at one byte a character', () => {

@@ -4,7 +4,7 @@
  * socket): the test moves time, so a busy machine cannot.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineKeeper } from '../../src/routing/deadlines.js';
+import { DeadlineKeeper } from '../../src/delivery/deadlines.js';
 
 beforeEach(() => {
   vi.useFakeTimers({

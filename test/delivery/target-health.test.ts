@@ -3,7 +3,7 @@
  * how it shows through POST /text and GET /targets on a real app with real targets.
  */
 import { describe, expect, it } from 'vitest';
-import { TargetHealth } from '../../src/routing/target-health.js';
+import { TargetHealth } from '../../src/delivery/target-health.js';
 import { ManualClock, register, startTestApp } from '../helpers/app.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
 

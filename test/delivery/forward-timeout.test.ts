@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
-import { DEADLINE_SLACK_MS, DeadlineKeeper } from '../../src/routing/deadlines.js';
-import { createForwarder } from '../../src/routing/forwarder.js';
+import { DEADLINE_SLACK_MS, DeadlineKeeper } from '../../src/delivery/deadlines.js';
+import { createForwarder } from '../../src/delivery/forwarder.js';
 import {
   SLOW_KINDS,
   startSlowTarget,
