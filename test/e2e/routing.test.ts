@@ -82,6 +82,7 @@ describe('routing end to end', () => {
         exact: true,
       },
       event_id: expect.any(String),
+      reply: null,
     });
     const [got] = await astraea.waitFor(1);
     expect(got?.method).toBe('POST');
@@ -133,9 +134,10 @@ describe('routing end to end', () => {
       mode: 'session_end',
       session: null,
       forwarded: false,
-      reason: 'cancel_phrase',
+      reason: 'cancel',
       match: null,
       event_id: expect.any(String),
+      reply: null,
     });
     const idle = await say(t, 'is anyone there');
     expect(idle).toMatchObject({
