@@ -6,8 +6,9 @@
  * bench/results/match.md. Phrases are synthetic names from a seeded generator, so runs compare.
  *
  * Cancel phrases are measured apart (the default ECHONET_CANCEL_PHRASES, matched exactly by
- * `compileCancelMatcher`): recall on utterances that say one as registered and on ones that
- * mishear it by a letter, and how often an utterance without one cancels. Wake recall is the
+ * `compileCancelPhrases`): recall on utterances that end on one as registered, after a comma, and
+ * on ones that mishear it by a letter; how often one said mid-sentence cancels (it should not: that
+ * is a request for the assistant) and how often an utterance without one does. Wake recall is the
  * "hits found" column.
  *
  * "Warm" utterances reuse a doorstep vocabulary, as real transcripts do, so the matcher's
@@ -17,9 +18,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { SETTINGS } from '../src/config.js';
+import { compileCancelPhrases } from '../src/matching/cancel-phrases.js';
 import { compileMatcher, type PhraseOwner } from '../src/matching/matcher.js';
 import { normalizePhrase, prepareUtterance } from '../src/matching/normalize.js';
-import { compileCancelMatcher } from '../src/routing/routing-table.js';
 
 const SIZES = [10, 1_000, 100_000];
 const SAMPLES = 20_000;
@@ -194,6 +195,7 @@ interface CancelRecall {
   phrases: readonly string[];
   said: number;
   misheard: number;
+  midSentence: number;
   falseCancels: number;
 }
 
@@ -211,19 +213,22 @@ function mishear(phrase: string, rand: () => number): string {
 
 function cancelRecall(): CancelRecall {
   const phrases = SETTINGS.cancelPhrases.fallback;
-  const cancel = compileCancelMatcher(phrases);
+  const cancel = compileCancelPhrases(phrases);
   const rand = prng(0xca9c);
   const count = 2_000;
   const share = (make: (i: number) => string) => {
     let found = 0;
-    for (let i = 0; i < count; i++) if (cancel.find(prepareUtterance(make(i)))) found++;
+    for (let i = 0; i < count; i++) if (cancel.find(prepareUtterance(make(i)), null)) found++;
     return found / count;
   };
   const pick = () => phrases[Math.floor(rand() * phrases.length)]!;
+  // A cancel is what an utterance ends on (src/matching/cancel-phrases.ts): "…, never mind."
+  const ending = (seed: number, phrase: string) => `${utterance(seed).slice(0, -1)}, ${phrase}.`;
   return {
     phrases,
-    said: share((i) => utterance(3e6 + i, pick())),
-    misheard: share((i) => utterance(4e6 + i, mishear(pick(), rand))),
+    said: share((i) => ending(3e6 + i, pick())),
+    misheard: share((i) => ending(4e6 + i, mishear(pick(), rand))),
+    midSentence: share((i) => utterance(6e6 + i, pick())),
     falseCancels: share((i) => utterance(5e6 + i)),
   };
 }
@@ -275,13 +280,14 @@ lines.push(
   '## Cancel phrases, apart from wake phrases',
   '',
   `The default cancel phrases (${cancels.phrases.map((p) => `"${p}"`).join(', ')}) are matched ` +
-    'exactly (`compileCancelMatcher`), 2 000 20-word utterances per row. Wake recall is the ' +
+    'exactly (`compileCancelPhrases`), 2 000 20-word utterances per row. Wake recall is the ' +
     '"hits found" column above.',
   '',
   '| utterances | cancelled |',
   '|---|---:|',
-  `| a cancel phrase as registered (recall) | ${f(cancels.said * 100, 1)}% |`,
-  `| a cancel phrase with one letter misheard (recall) | ${f(cancels.misheard * 100, 1)}% |`,
+  `| ending on a cancel phrase as registered, after a comma (recall) | ${f(cancels.said * 100, 1)}% |`,
+  `| the same with one letter misheard (recall) | ${f(cancels.misheard * 100, 1)}% |`,
+  `| a cancel phrase mid-sentence (a request for the assistant) | ${f(cancels.midSentence * 100, 1)}% |`,
   `| no cancel phrase (false cancels) | ${f(cancels.falseCancels * 100, 1)}% |`,
   '',
   'Exact-only on purpose: a missed cancel inside a conversation is forwarded to the assistant, ' +

@@ -214,7 +214,8 @@ export const SETTINGS = {
   cancelPhrases: setting({
     env: 'ECHONET_CANCEL_PHRASES',
     accepts: 'a comma-separated list of phrases',
-    description: 'Phrases that end the speaker’s session without forwarding anything.',
+    description:
+      'Phrases that, said alone or ending an utterance, end the speaker’s session without forwarding anything.',
     fallback: ['cancel', 'never mind', 'nevermind', 'stop listening'] as readonly string[],
     parse: (raw) => commaList(raw),
   }),

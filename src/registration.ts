@@ -5,6 +5,7 @@
  */
 import { hostMatcher, ruleText, type AddressRule } from './address-list.js';
 import { ValidationError } from './errors.js';
+import { compileCancelPhrases, type CancelPhrases } from './matching/cancel-phrases.js';
 import { normalizePhrase } from './matching/normalize.js';
 import { listenUrlFor } from './routing/routing-table.js';
 import type { Target } from './store/targets.js';
@@ -26,26 +27,23 @@ export interface RegistrationPolicy {
   /** The allowed hosts as configured, for the error message. */
   readonly allowedHosts?: string;
   /**
-   * Normalised cancel phrase → the phrase as configured (ECHONET_CANCEL_PHRASES). The router
-   * looks for cancel phrases first, as whole words anywhere in an utterance, so a wake phrase that
-   * is one or holds one could never wake its target.
+   * The cancel phrases (ECHONET_CANCEL_PHRASES). An utterance that ends on one cancels, so a wake
+   * phrase that is one (give or take fillers: "please stop") would always cancel instead of waking
+   * its target, and one that ends with one ("computer, stop") would whenever the recogniser writes
+   * a pause before it. One that holds a cancel phrase elsewhere ("stop watch") routes as usual.
    */
-  readonly cancelPhrases?: ReadonlyMap<string, string>;
+  readonly cancelPhrases?: CancelPhrases;
 }
 
 /**
  * The policy for ECHONET_TARGET_HOSTS and ECHONET_CANCEL_PHRASES, built once: a host check is then
- * a set or BlockList lookup, a cancel check one map lookup.
+ * a set or BlockList lookup, a cancel check a few map lookups at the phrase's end.
  */
 export function registrationPolicy(
   targetHosts: readonly AddressRule[] | undefined,
   cancelPhrases: readonly string[] = [],
 ): RegistrationPolicy {
-  const cancel = new Map<string, string>();
-  for (const phrase of cancelPhrases) {
-    const norm = normalizePhrase(phrase);
-    if (norm !== '' && !cancel.has(norm)) cancel.set(norm, phrase);
-  }
+  const cancel = compileCancelPhrases(cancelPhrases);
   return {
     ...(targetHosts && {
       hostAllowed: hostMatcher(targetHosts),
@@ -91,10 +89,10 @@ export function validateRegistration(
         `${field}.phrases[${i}] (${JSON.stringify(raw)}) has no words Echonet can match`,
       );
     }
-    const cancel = cancelPhraseIn(norm, policy);
-    if (cancel !== undefined) {
+    const cancel = policy.cancelPhrases?.endingOf(phrase);
+    if (cancel) {
       throw new ValidationError(
-        `${field}.phrases[${i}] (${JSON.stringify(raw)}) ${cancel.whole ? 'is' : 'contains'} the cancel phrase ${JSON.stringify(cancel.phrase)} (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target`,
+        `${field}.phrases[${i}] (${JSON.stringify(raw)}) ${cancel.alone ? 'is' : 'ends with'} the cancel phrase ${JSON.stringify(cancel.phrase)} (ECHONET_CANCEL_PHRASES): ${cancel.alone ? 'said on its own' : 'said with a pause before it'}, it would end the conversation, never wake this target`,
       );
     }
     if (!seen.has(norm)) {
@@ -103,21 +101,6 @@ export function validateRegistration(
     }
   });
   return { name, baseUrl, phrases };
-}
-
-/** The cancel phrase `norm` is (whole) or holds as whole words, if any. */
-function cancelPhraseIn(
-  norm: string,
-  policy: RegistrationPolicy,
-): { phrase: string; whole: boolean } | undefined {
-  if (!policy.cancelPhrases) return undefined;
-  const exact = policy.cancelPhrases.get(norm);
-  if (exact !== undefined) return { phrase: exact, whole: true };
-  const padded = ` ${norm} `;
-  for (const [cancelNorm, phrase] of policy.cancelPhrases) {
-    if (padded.includes(` ${cancelNorm} `)) return { phrase, whole: false };
-  }
-  return undefined;
 }
 
 function validateBaseUrl(raw: string, field: string, policy: RegistrationPolicy): string {

@@ -5,9 +5,10 @@
 import type { Config } from '../config.js';
 import { RuntimeSettings } from '../runtime-settings.js';
 import { configTableIfPresent } from '../store/config.js';
+import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import { prepareUtterance } from '../matching/normalize.js';
 import { decide } from '../routing/router.js';
-import { buildRoutingTable, compileCancelMatcher } from '../routing/routing-table.js';
+import { buildRoutingTable } from '../routing/routing-table.js';
 import { previewView } from '../routing/text-handler.js';
 import { openReadOnly } from '../store/store.js';
 import type { Output } from './output.js';
@@ -35,7 +36,7 @@ export function route(
   });
   const d = decide(prepareUtterance(text), null, {
     triggers: table.triggers,
-    cancel: compileCancelMatcher(live.cancelPhrases),
+    cancel: compileCancelPhrases(live.cancelPhrases),
     stripTrigger: live.forwardStripTrigger,
   });
   const view = previewView(d);

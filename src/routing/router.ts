@@ -2,6 +2,7 @@
  * The routing decision, and nothing else: no I/O, no clock, no session changes. Given an utterance
  * and the target holding the source's live session, it says what should happen.
  */
+import type { CancelPhrases } from '../matching/cancel-phrases.js';
 import type { Match, PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
 
@@ -26,7 +27,7 @@ export interface Decision {
 
 export interface RouterRules {
   readonly triggers: PhraseMatcher;
-  readonly cancel: PhraseMatcher;
+  readonly cancel: CancelPhrases;
   readonly stripTrigger: boolean;
 }
 
@@ -40,16 +41,11 @@ export function decide(
   // empty turn, and a front end's noise must not keep a conversation open. Fillers ("um", "uh
   // huh") are words and go through: in a conversation they can be the answer.
   if (utterance.tokens.length === 0) return EMPTY_TEXT;
-  if (rules.cancel.find(utterance)) {
-    return {
-      mode: 'session_end',
-      target: null,
-      reason: 'cancel_phrase',
-      match: null,
-      forward: null,
-    };
-  }
   const match = rules.triggers.find(utterance);
+  // A cancel is what the utterance ends on, after the wake phrase if any (cancel-phrases.ts):
+  // "Hey Astraea, never mind" cancels, "Hey Astraea, cancel my meeting" goes to Astraea.
+  const cancel = rules.cancel.find(utterance, match);
+  if (cancel) return cancel.kind === 'cancel' ? CANCEL : CANCEL_TRAILING;
   if (match) {
     const text = rules.stripTrigger
       ? withoutSpan(utterance.text, match.start, match.end)
@@ -110,6 +106,18 @@ export const MUTED: Decision = Object.freeze({
   match: null,
   forward: null,
 });
+
+/** Only a cancel phrase was said (with a wake phrase or fillers): the conversation ends. */
+const CANCEL: Decision = Object.freeze({
+  mode: 'session_end',
+  target: null,
+  reason: 'cancel',
+  match: null,
+  forward: null,
+});
+
+/** Something was said, then called off ("… never mind"): nothing is forwarded, the conversation ends. */
+const CANCEL_TRAILING: Decision = Object.freeze({ ...CANCEL, reason: 'cancel_trailing' });
 
 const EMPTY_TEXT: Decision = Object.freeze({
   mode: 'idle',

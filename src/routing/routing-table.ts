@@ -69,13 +69,6 @@ export function routingTableFrom(data: RoutingTableData): RoutingTable {
   return tableOf(CompiledMatcher.from(data.matcher), data.names, data.listenUrls);
 }
 
-export function compileCancelMatcher(phrases: readonly string[]): PhraseMatcher {
-  return compileMatcher(
-    phrases.map((phrase) => ({ phrase, target: 'cancel' })),
-    { fuzzy: false, minScore: 1 },
-  );
-}
-
 function compileTriggers(targets: readonly RouteTarget[], options: MatchOptions): CompiledMatcher {
   const phrases: { phrase: string; target: string }[] = [];
   for (const t of targets) for (const phrase of t.phrases) phrases.push({ phrase, target: t.name });

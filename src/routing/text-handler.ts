@@ -8,6 +8,7 @@ import type { DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
 import type { Forwarder } from '../delivery/forwarder.js';
 import { TargetHealth } from '../delivery/target-health.js';
+import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import type { Match, MatchOptions } from '../matching/matcher.js';
 import { LiveTable } from './live-table.js';
 import { prepareUtterance, type Utterance } from '../matching/normalize.js';
@@ -20,7 +21,7 @@ import {
   type Mode,
   type RouterRules,
 } from './router.js';
-import { compileCancelMatcher, type RoutingTable } from './routing-table.js';
+import type { RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
 
@@ -118,7 +119,7 @@ export class TextHandler {
     this.#options = options;
     this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
     this.#cancelPhrases = options.cancelPhrases;
-    this.#cancel = compileCancelMatcher(options.cancelPhrases);
+    this.#cancel = compileCancelPhrases(options.cancelPhrases);
     this.#stripTrigger = options.stripTrigger;
     this.#rules = this.#rulesFor(table);
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
@@ -143,7 +144,7 @@ export class TextHandler {
   reconfigure(settings: RuntimeRules): void {
     this.sessions.setTimeout(settings.sessionTimeoutS);
     if (settings.cancelPhrases !== this.#cancelPhrases) {
-      this.#cancel = compileCancelMatcher(settings.cancelPhrases);
+      this.#cancel = compileCancelPhrases(settings.cancelPhrases);
       this.#cancelPhrases = settings.cancelPhrases;
     }
     this.#stripTrigger = settings.stripTrigger;

@@ -134,7 +134,7 @@ describe('routing end to end', () => {
       mode: 'session_end',
       session: null,
       forwarded: false,
-      reason: 'cancel_phrase',
+      reason: 'cancel',
       match: null,
       event_id: expect.any(String),
       reply: null,

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { loggedEvent as logged } from '../helpers/logged.js';
 import { waitFor } from '../helpers/wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked field by field
@@ -14,18 +15,6 @@ async function say(t: TestApp, source_id: string, text: string): Promise<Json> {
   const res = await t.request({ method: 'POST', url: '/text', payload: { source_id, text } });
   expect(res.statusCode).toBe(200);
   return res.json();
-}
-
-/** The logged event for an answer's event_id, once the log has written it. */
-async function logged(t: TestApp, eventId: string): Promise<Json> {
-  const res = await waitFor(
-    async () => {
-      const r = await t.request({ method: 'GET', url: `/events/${eventId}` });
-      return r.statusCode === 200 ? r : undefined;
-    },
-    { what: `event ${eventId} to be logged` },
-  );
-  return res.json().event;
 }
 
 let target: RecordingTarget;
@@ -94,7 +83,7 @@ describe('an event for every decision, with its why', () => {
     const end = await logged(t, (await say(t, 'kitchen', 'never mind')).event_id);
     expect(end).toMatchObject({
       mode: 'session_end',
-      reason: 'cancel_phrase',
+      reason: 'cancel',
       target: null,
       session_change: 'ended',
       forwarded: false,

@@ -61,25 +61,56 @@ describe('POST /register refuses what could never work', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe(
-      'body.phrases[1] ("Never-Mind!") is the cancel phrase "never mind" (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target',
+      'body.phrases[1] ("Never-Mind!") is the cancel phrase "never mind" (ECHONET_CANCEL_PHRASES): said on its own, it would end the conversation, never wake this target',
     );
     expect(await count(t)).toBe(0);
   });
 
-  it('a phrase holding a cancel phrase as whole words, which the router would see first', async () => {
+  it('a phrase that is a cancel phrase give or take fillers, or ends with one', async () => {
     const { t, register } = await listening();
-    const refused = await register({
+    const alone = await register({
       name: 'a',
       base_url: 'http://a:1',
-      phrases: ['Cancel my order'],
+      phrases: ['Please, cancel'],
     });
-    expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe(
-      'body.phrases[0] ("Cancel my order") contains the cancel phrase "cancel" (ECHONET_CANCEL_PHRASES): it would end sessions, never wake this target',
+    expect(alone.status).toBe(400);
+    expect(alone.body.error).toBe(
+      'body.phrases[0] ("Please, cancel") is the cancel phrase "cancel" (ECHONET_CANCEL_PHRASES): said on its own, it would end the conversation, never wake this target',
     );
+    const ending = await register({
+      name: 'a',
+      base_url: 'http://a:1',
+      phrases: ['hey a', 'computer stop listening'],
+    });
+    expect(ending.status).toBe(400);
+    expect(ending.body.error).toBe(
+      'body.phrases[1] ("computer stop listening") ends with the cancel phrase "stop listening" (ECHONET_CANCEL_PHRASES): said with a pause before it, it would end the conversation, never wake this target',
+    );
+    expect(await count(t)).toBe(0);
+  });
+
+  it('a phrase holding a cancel phrase elsewhere wakes its target: a cancel is what an utterance ends on', async () => {
+    const { t, register } = await listening();
+    expect(
+      (await register({ name: 'a', base_url: 'http://a:1', phrases: ['Cancel my order'] })).status,
+    ).toBe(200);
+    const preview = async (text: string) =>
+      (await t.request({ method: 'POST', url: '/route/preview', payload: { text } })).json();
+    expect(await preview('cancel my order, the blue one')).toMatchObject({
+      routed_to: 'a',
+      mode: 'session_open',
+    });
+    expect(await preview('cancel my order, the blue one. never mind')).toMatchObject({
+      mode: 'session_end',
+      reason: 'cancel_trailing',
+    });
+    expect(await preview('cancel my order. never mind')).toMatchObject({
+      mode: 'session_end',
+      reason: 'cancel',
+    });
     // Part of a word is not the word: "cancellation desk" wakes its target.
     expect(
-      (await register({ name: 'a', base_url: 'http://a:1', phrases: ['cancellation desk'] }))
+      (await register({ name: 'b', base_url: 'http://b:1', phrases: ['cancellation desk'] }))
         .status,
     ).toBe(200);
     const routed = await t.request({
@@ -87,7 +118,7 @@ describe('POST /register refuses what could never work', () => {
       url: '/route/preview',
       payload: { source_id: 'hall', text: 'cancellation desk, hello' },
     });
-    expect(routed.json()).toMatchObject({ routed_to: 'a' });
+    expect(routed.json()).toMatchObject({ routed_to: 'b' });
   });
 
   it('follows ECHONET_CANCEL_PHRASES as configured', async () => {

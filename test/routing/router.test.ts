@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { compileCancelPhrases } from '../../src/matching/cancel-phrases.js';
 import { compileMatcher } from '../../src/matching/matcher.js';
 import { prepareUtterance } from '../../src/matching/normalize.js';
 import { decide, decideActive, withoutSpan } from '../../src/routing/router.js';
-import { compileCancelMatcher } from '../../src/routing/routing-table.js';
 
 const triggers = compileMatcher(
   [
@@ -12,7 +12,7 @@ const triggers = compileMatcher(
   ],
   { fuzzy: false, minScore: 1 },
 );
-const cancel = compileCancelMatcher(['cancel', 'never mind', 'nevermind', 'stop listening']);
+const cancel = compileCancelPhrases(['cancel', 'never mind', 'nevermind', 'stop listening']);
 const rules = { triggers, cancel, stripTrigger: true };
 const route = (text: string, session: string | null = null, r = rules) =>
   decide(prepareUtterance(text), session, r);
@@ -69,13 +69,52 @@ describe('decide', () => {
     });
   });
 
-  it('ends the session on a cancel phrase before anything else', () => {
-    expect(route('never mind', 'astraea')).toMatchObject({
+  it('ends the session when only a cancel phrase is said, after a wake phrase and fillers', () => {
+    const cancelled = {
       mode: 'session_end',
-      reason: 'cancel_phrase',
+      target: null,
+      reason: 'cancel',
+      match: null,
       forward: null,
+    };
+    expect(route('never mind', 'astraea')).toEqual(cancelled);
+    expect(route('Hey Astraea, cancel', 'astraea')).toEqual(cancelled);
+    expect(route('uh, hey echo, please never mind', 'astraea')).toEqual(cancelled);
+    expect(route('OK, cancel that, thanks.')).toEqual(cancelled);
+  });
+
+  it('ends the session on a cancel phrase that ends what was said', () => {
+    const trailing = {
+      mode: 'session_end',
+      target: null,
+      reason: 'cancel_trailing',
+      match: null,
+      forward: null,
+    };
+    expect(route('turn on the porch light\u2026 never mind', 'astraea')).toEqual(trailing);
+    expect(route('no, stop listening', 'astraea')).toEqual(trailing);
+    expect(route('hey astraea lock the door oh cancel', 'astraea')).toEqual(trailing);
+    // A wake phrase said before it is dropped with the rest, and opens nothing.
+    expect(route('hey echo ring the bell, never mind')).toEqual(trailing);
+  });
+
+  it('sends a request that starts with a cancel phrase to the assistant', () => {
+    expect(route('Hey Astraea, cancel my meeting')).toMatchObject({
+      mode: 'session_open',
+      target: 'astraea',
+      reason: 'trigger_phrase:hey astraea',
+      forward: { text: 'cancel my meeting', mode: 'triggered' },
     });
-    expect(route('Stop listening, hey echo', 'astraea').mode).toBe('session_end');
+    expect(route('cancel my meeting', 'astraea')).toMatchObject({
+      mode: 'session_continue',
+      forward: { text: 'cancel my meeting', mode: 'open_listen' },
+    });
+    // Nothing marks a new thought before it: the cancel phrase is part of the sentence.
+    expect(route('why did you stop listening', 'astraea').mode).toBe('session_continue');
+    expect(route('Stop listening, hey echo', 'astraea')).toMatchObject({
+      mode: 'session_switch',
+      target: 'echobell',
+    });
   });
 
   it('respects word boundaries', () => {
