@@ -5,28 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor } from '../helpers/wait.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked field by field
-type Json = any;
-
-async function say(t: TestApp, source_id: string, text: string): Promise<Json> {
-  const res = await t.request({ method: 'POST', url: '/text', payload: { source_id, text } });
-  expect(res.statusCode).toBe(200);
-  return res.json();
-}
-
-/** The logged event for an answer's event_id, once the log has written it. */
-async function logged(t: TestApp, eventId: string): Promise<Json> {
-  const res = await waitFor(
-    async () => {
-      const r = await t.request({ method: 'GET', url: `/events/${eventId}` });
-      return r.statusCode === 200 ? r : undefined;
-    },
-    { what: `event ${eventId} to be logged` },
-  );
-  return res.json().event;
-}
 
 let target: RecordingTarget;
 let failing: RecordingTarget;
