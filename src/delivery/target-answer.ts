@@ -58,16 +58,28 @@ export function capReply(
 ): { readonly text: string; readonly truncated: boolean } {
   // UTF-16 length ≥ code points: a string this short cannot be over the limit.
   if (text.length <= max) return { text, truncated: false };
-  const chars = Array.from(text);
-  if (chars.length <= max) return { text, truncated: false };
-  // The character just past the limit being a space means the limit falls between two words.
-  let cut = max;
-  if (!SPACE.test(chars[max] as string)) {
-    let space = max - 1;
-    while (space > 0 && !SPACE.test(chars[space] as string)) space--;
+  // The UTF-16 index just past the first `max` code points (a pair of surrogates is one).
+  let end = 0;
+  for (let n = 0; n < max && end < text.length; n++) {
+    end += isPair(text, end) ? 2 : 1;
+  }
+  if (end >= text.length) return { text, truncated: false };
+  // The character just past the limit being a space means the limit falls between two words;
+  // else the cut goes back to the last space (white space is never a surrogate).
+  let cut = end;
+  if (!SPACE.test(text.charAt(end))) {
+    let space = end - 1;
+    while (space > 0 && !SPACE.test(text.charAt(space))) space--;
     if (space > 0) cut = space;
   }
-  const kept = chars.slice(0, cut).join('').trimEnd();
+  const kept = text.slice(0, cut).trimEnd();
   // Only spaces before the first word: that word is longer than the limit, so it is cut inside.
-  return { text: kept === '' ? chars.slice(0, max).join('') : kept, truncated: true };
+  return { text: kept === '' ? text.slice(0, end) : kept, truncated: true };
+}
+
+/** True when the code units at `i` and `i + 1` are a surrogate pair (one character). */
+function isPair(text: string, i: number): boolean {
+  const high = text.charCodeAt(i);
+  const low = text.charCodeAt(i + 1);
+  return high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff;
 }

@@ -94,4 +94,11 @@ describe('capReply', () => {
     expect(truncated).toBe(true);
     expect(Array.from(text)).toEqual(Array(10).fill('🙂'));
   });
+
+  it('counts a lone surrogate (JSON may carry one as \\ud800) as one character', () => {
+    expect(capReply('\ud800' + 'x'.repeat(20), 10)).toEqual({
+      text: '\ud800' + 'x'.repeat(9),
+      truncated: true,
+    });
+  });
 });
