@@ -193,11 +193,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessionTimeoutS: live.sessionTimeoutS,
     cancelPhrases: live.cancelPhrases,
     stripTrigger: live.forwardStripTrigger,
+    fallbackTarget: live.fallbackTarget,
     match: runtime.match,
     clock,
     forwarder,
     listenModes,
     onDecision: decisionLog.record,
+    warn: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -215,6 +217,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       sessionTimeoutS: values.sessionTimeoutS,
       cancelPhrases: values.cancelPhrases,
       stripTrigger: values.forwardStripTrigger,
+      fallbackTarget: values.fallbackTarget,
     });
     if (changed.has('cancelPhrases')) {
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './errors.js';
+import { targetName } from './target-name.js';
 import { EVENT_LOG_LEVELS, type EventLogLevel } from './routing/decision-log.js';
 import { DEFAULT_MATCH_OPTIONS } from './matching/matcher.js';
 import {
@@ -278,6 +279,16 @@ export const SETTINGS = {
     fallback: 10,
     parse: decimal(0, 3600, { exclusiveMin: true }),
   }),
+  fallbackTarget: setting<string | null>({
+    env: 'ECHONET_FALLBACK_TARGET',
+    accepts:
+      "a registered target's name (1-32 characters of a-z, 0-9, '_' or '-'), or empty for none",
+    description:
+      'When the chosen target fails (timeout, refused, 5xx, breaker open), the utterance goes once to this target instead, with `mode: "fallback"` and `intended_target`. Unset: no fallback.',
+    fallback: null,
+    // Empty means none, so `PUT /config/fallback_target` can turn off a fallback the environment set.
+    parse: (raw) => (raw.trim() === '' ? null : targetName(raw)),
+  }),
   logLevel: setting<LogLevel>({
     env: 'ECHONET_LOG_LEVEL',
     accepts: `one of ${LOG_LEVELS.join(', ')}`,
@@ -504,7 +515,7 @@ export function envExample(): string {
   for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
     lines.push(`# ${s.description}`, `# Accepts ${s.accepts}.`);
     const fallback = Array.isArray(s.fallback) ? s.fallback.join(',') : s.fallback;
-    lines.push(fallback === undefined ? `# ${s.env}=` : `# ${s.env}=${String(fallback)}`, '');
+    lines.push(fallback == null ? `# ${s.env}=` : `# ${s.env}=${String(fallback)}`, '');
   }
   return lines.join('\n');
 }
@@ -515,7 +526,7 @@ export function configTable(): string {
   const rows = ['| Variable | Default | Accepts | What it does |', '| --- | --- | --- | --- |'];
   for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
     const fallback =
-      s.fallback === undefined
+      s.fallback == null
         ? 'unset'
         : `\`${Array.isArray(s.fallback) ? s.fallback.join(',') : String(s.fallback)}\``;
     rows.push(`| \`${s.env}\` | ${fallback} | ${cell(s.accepts)} | ${cell(s.description)} |`);

@@ -8,9 +8,10 @@ import { ValidationError } from './errors.js';
 import { compileCancelPhrases, type CancelPhrases } from './matching/cancel-phrases.js';
 import { normalizePhrase } from './matching/normalize.js';
 import { listenUrlFor } from './routing/routing-table.js';
+import { NAME_PATTERN } from './target-name.js';
 import type { Target } from './store/targets.js';
 
-export const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export { NAME_PATTERN };
 export const MAX_PHRASES = 32;
 export const MAX_PHRASE_LENGTH = 100;
 

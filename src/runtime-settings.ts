@@ -38,6 +38,8 @@ export interface RuntimeValues {
   readonly matchFuzzy: boolean;
   readonly matchMinScore: number;
   readonly activeTimeoutS: number;
+  /** Null: no fallback. */
+  readonly fallbackTarget: string | null;
 }
 
 export type RuntimeSetting = keyof RuntimeValues;
@@ -88,6 +90,12 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object
     type: 'float',
     description:
       'Seconds the active listen mode waits for an utterance before returning to trigger',
+  },
+  fallback_target: {
+    setting: 'fallbackTarget',
+    type: 'str',
+    description:
+      'Target that gets an utterance once when the chosen target fails (empty: no fallback)',
   },
 } satisfies Record<string, LiveKey>);
 
@@ -278,7 +286,8 @@ export class RuntimeSettings {
     for (const [key, live] of Object.entries(LIVE_KEYS)) {
       const row = this.#rows.get(key);
       const stored = row && this.#parseStored(key, row.value);
-      values[live.setting] = stored ?? this.#config[live.setting];
+      // Not `??`: a stored null is a value (an empty fallback_target: none).
+      values[live.setting] = stored !== undefined ? stored : this.#config[live.setting];
     }
     // Unchanged values keep their identity, so a listener can compare them cheaply.
     const previous = this.#values as RuntimeValues | undefined;
@@ -376,5 +385,7 @@ function accepts(live: LiveKey): string {
 
 /** A typed value as the API sends it: lists comma-separated, as the environment takes them. */
 export function formatValue(value: unknown): string {
+  // An optional setting that holds nothing (no fallback target) is empty, as its variable would be.
+  if (value === null || value === undefined) return '';
   return Array.isArray(value) ? value.join(',') : String(value);
 }

@@ -55,6 +55,14 @@ describe('loadConfig', () => {
     expect(c.adminKey).toBeUndefined();
   });
 
+  it('reads ECHONET_FALLBACK_TARGET as a target name; unset or empty is no fallback', () => {
+    expect(loadConfig({}, noFile).fallbackTarget).toBeNull();
+    expect(loadConfig({ ECHONET_FALLBACK_TARGET: '' }, noFile).fallbackTarget).toBeNull();
+    expect(loadConfig({ ECHONET_FALLBACK_TARGET: ' EchoBell ' }, noFile).fallbackTarget).toBe(
+      'echobell',
+    );
+  });
+
   it.each([
     ['ECHONET_PORT', 'abc', /ECHONET_PORT="abc" is invalid: expected an integer from 0 to 65535/],
     ['ECHONET_PORT', '70000', /ECHONET_PORT/],
@@ -90,6 +98,12 @@ describe('loadConfig', () => {
       /ECHONET_INITIAL_LISTEN_MODE="active" is invalid: expected trigger or inactive \(active needs a target/,
     ],
     ['ECHONET_INITIAL_LISTEN_MODE', 'muted', /ECHONET_INITIAL_LISTEN_MODE/],
+    [
+      'ECHONET_FALLBACK_TARGET',
+      'echo bell',
+      /ECHONET_FALLBACK_TARGET="echo bell" is invalid: expected a registered target's name/,
+    ],
+    ['ECHONET_FALLBACK_TARGET', 'x'.repeat(33), /ECHONET_FALLBACK_TARGET/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value }, noFile)).toThrow(message);

@@ -90,7 +90,9 @@ export function line(e: StoredEvent): string {
   } else if (e.match && !e.match.exact) {
     why.push(`(score ${e.match.score.toFixed(2)})`);
   }
+  if (e.intendedTarget !== null) why.push(`(meant for ${e.intendedTarget})`);
   if (e.forwarded && e.status !== null) why.push(`→ ${e.status}`);
+  if (e.replyTruncated) why.push('(reply cut)');
   if (e.latencyMs !== null) why.push(`${Math.round(e.latencyMs)} ms`);
   const heard = e.text === null ? '' : `  "${printable(e.text)}"`;
   return (

@@ -9,6 +9,9 @@
  * as `timeout` no sooner than the timeout and at most DEADLINE_SLACK_MS (10 ms) after it, plus
  * however long the event loop is busy at that moment, whether it is still waiting for a
  * connection, waiting for the answer, or reading a body that keeps coming.
+ *
+ * A 2xx body is read as the target's answer (target-answer.ts): a reply to hand back to the speaker
+ * and whether to end the conversation. Whatever it holds, the forward counts as delivered.
  */
 import type { Dispatcher } from 'undici';
 // The Agent alone, not undici's index: that also loads fetch, WebSocket, caches and mocks, which
@@ -16,21 +19,31 @@ import type { Dispatcher } from 'undici';
 // plain file of the undici version package-lock.json pins, covered by the forwarder tests.
 import Agent from 'undici/lib/dispatcher/agent.js';
 import { DeadlineKeeper, type Deadline } from './deadlines.js';
+import { NO_ANSWER, readTargetAnswer, type TargetAnswer } from './target-answer.js';
 
 export interface ForwardPayload {
   readonly event_id: string;
   readonly ts: number;
   readonly source_id: string;
   readonly room: string | null;
-  /** Null for an utterance delivered outside a session (the active listen mode). */
+  /** Null for an utterance delivered outside a session (the active listen mode, a fallback). */
   readonly session_id: string | null;
-  readonly mode: 'triggered' | 'open_listen';
+  /** `fallback`: the utterance was meant for `intended_target`, which failed (ECHONET_FALLBACK_TARGET). */
+  readonly mode: 'triggered' | 'open_listen' | 'fallback';
   readonly text: string;
   readonly confidence: number | null;
+  /** Only in a fallback's payload: the target the utterance was meant for. */
+  readonly intended_target?: string;
 }
 
 export type ForwardResult =
-  | { readonly ok: true; readonly status: number; readonly attempts: number }
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly attempts: number;
+      /** What the target answered (a reply, end_session). */
+      readonly answer: TargetAnswer;
+    }
   | { readonly ok: false; readonly reason: ForwardFailure; readonly attempts: number };
 
 /**
@@ -155,6 +168,8 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   #started = false;
   #status = 0;
   #bytes = 0;
+  /** A 2xx body's chunks, kept to read the target's answer; other bodies are only counted. */
+  #chunks: Buffer[] | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   /** Set when this side ends the forward; undici then reports the abort as an error. */
   #failure: ForwardFailure | undefined;
@@ -180,12 +195,14 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
     this.#started = true;
     this.#status = statusCode;
+    if (statusCode >= 200 && statusCode < 300) this.#chunks = [];
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytes += chunk.length;
     if (this.#bytes > MAX_RESPONSE_BYTES) this.#abort('body_too_large');
     else if (this.#deadline.passed) this.#abort('timeout', this.#deadline.reason);
+    else this.#chunks?.push(chunk);
   }
 
   onResponseEnd(): void {
@@ -194,13 +211,20 @@ class ResponseReader implements Dispatcher.DispatchHandler {
       this.#failure !== undefined
         ? { ok: false, reason: this.#failure, attempts: 0 }
         : status >= 200 && status < 300
-          ? { ok: true, status, attempts: 0 }
+          ? { ok: true, status, attempts: 0, answer: this.#answer() }
           : { ok: false, reason: `status_${status}`, attempts: 0 },
     );
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.#finish({ ok: false, reason: this.#failure ?? failureReason(err), attempts: 0 });
+  }
+
+  #answer(): TargetAnswer {
+    const chunks = this.#chunks;
+    if (chunks === undefined || chunks.length === 0) return NO_ANSWER;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return readTargetAnswer(body.toString('utf8'));
   }
 
   #abort(failure: ForwardFailure, reason?: Error): void {

@@ -29,6 +29,7 @@ const TextResponse = Type.Object({
   match: Nullable(MatchBody),
   event_id: Nullable(Type.String()),
   reply: Nullable(Type.String()),
+  intended_target: Type.Optional(Type.String()),
 });
 
 const PreviewBody = Type.Object({
@@ -64,7 +65,19 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
         frontEnd: 'http',
       });
       if (!result.forwarded && /^(forward_failed|target_)/.test(result.reason)) {
-        request.log.warn({ target: result.routed_to, reason: result.reason }, 'forward failed');
+        request.log.warn(
+          {
+            target: result.routed_to,
+            intended_target: result.intended_target,
+            reason: result.reason,
+          },
+          'forward failed',
+        );
+      } else if (result.intended_target !== undefined) {
+        request.log.warn(
+          { target: result.intended_target, fallback: result.routed_to, reason: result.reason },
+          'forward failed; the fallback target took the utterance',
+        );
       }
       return result;
     },

@@ -272,6 +272,13 @@ export class DecisionLog {
       status: r.status,
       latencyMs: r.latencyMs,
       failure: r.failure,
+      intendedTarget: r.intendedTarget,
+      // A reply is words, like the text: kept only at the full level. That there was one, and
+      // that it was cut, are metadata.
+      reply: full ? r.reply : null,
+      replyTruncated: r.replyTruncated,
+      frontEnd: r.frontEnd,
+      conversationId: r.conversationId,
       nearMiss: near && {
         phrase: full ? near.phrase : null,
         target: near.target,

@@ -39,6 +39,12 @@ export interface DecisionRecord {
   readonly latencyMs: number | null;
   /** Why a forward did not happen or failed (`forward_failed:timeout`, `target_busy`…), else null. */
   readonly failure: string | null;
+  /** When the fallback target was tried (`target` is then the fallback): the target meant. */
+  readonly intendedTarget: string | null;
+  /** What the target that took the utterance answered to be said back, else null. */
+  readonly reply: string | null;
+  /** True when that reply was longer than MAX_REPLY_CHARS and was cut. */
+  readonly replyTruncated: boolean;
   /**
    * For an idle utterance: what it was matched against, so the log can compute the best near miss
    * later, off the request path, against the very table that decided.

@@ -27,6 +27,16 @@ export function eventView(e: StoredEvent) {
     status: e.status,
     latency_ms: e.latencyMs,
     failure: e.failure,
+    /** Set when the fallback target got the utterance (`target`): the target it was meant for. */
+    intended_target: e.intendedTarget,
+    /** What the target answered to be said back (at most 2 000 characters), else null. */
+    reply: e.reply,
+    /** True when the target's reply was longer and was cut at a word boundary. */
+    reply_truncated: e.replyTruncated,
+    /** The front end that heard it: `http`, `wyoming` or `mqtt`. */
+    front_end: e.frontEnd,
+    /** The front end's own conversation id (Home Assistant's), else null. */
+    conversation_id: e.conversationId,
     near_miss: e.nearMiss && {
       phrase: e.nearMiss.phrase,
       target: e.nearMiss.target,

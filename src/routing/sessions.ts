@@ -90,6 +90,17 @@ export class SessionTable {
     return live;
   }
 
+  /**
+   * Ends the source's session only if it is still `sessionId` (a target's end_session arrives
+   * after its forward, by when another utterance may have opened a new one); true if it ended.
+   */
+  endIf(sourceId: string, sessionId: string): boolean {
+    const s = this.live(sourceId);
+    if (s?.id !== sessionId) return false;
+    this.#bySource.delete(sourceId);
+    return true;
+  }
+
   /** Ends every session bound to a target that is no longer registered; returns how many. */
   endWhere(predicate: (s: Session) => boolean): number {
     let n = 0;

@@ -1,12 +1,14 @@
 /**
  * Acting on routing decisions: keeps the compiled routing table and the sessions, applies what
- * router.ts decides, and forwards. Free of HTTP so the CLI, tests and later front ends (MQTT,
- * audio) share it.
+ * router.ts decides, delivers (deliver.ts: the forward, and the fallback target when it fails) and
+ * hands back the target's reply, ending the conversation when the target asks. Free of HTTP so
+ * every front end (HTTP, Wyoming, later MQTT), the CLI and tests share it.
  */
 import type { Clock } from '../clock.js';
 import type { DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
 import type { Forwarder } from '../delivery/forwarder.js';
+import { deliver, type DeliveryContext } from './deliver.js';
 import { TargetHealth } from '../delivery/target-health.js';
 import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import type { Match, MatchOptions } from '../matching/matcher.js';
@@ -64,13 +66,19 @@ export interface TextResult {
   /**
    * The router's reason, or why forwarding failed: `forward_failed:<timeout|refused|reset|dns|
    * status_<code>|body_too_large|target_unregistered|error>`, `target_busy` (too many forwards to
-   * the target in flight) or `target_unavailable` (its circuit breaker is open).
+   * the target in flight) or `target_unavailable` (its circuit breaker is open); after a fallback
+   * that took the utterance, `fallback:<the intended target's failure>`.
    */
   reason: string;
   match: MatchView | null;
   event_id: string | null;
   /** What the target answered to be said back to the speaker (`{"reply": "…"}`), else null. */
   reply: string | null;
+  /**
+   * Only when the fallback target was tried (ECHONET_FALLBACK_TARGET): the target the utterance
+   * was meant for, which failed; `routed_to` is then the fallback.
+   */
+  intended_target?: string;
 }
 
 /** The handler's settings that may change while it runs (TextHandler.reconfigure). */
@@ -78,6 +86,8 @@ export interface RuntimeRules {
   readonly sessionTimeoutS: number;
   readonly cancelPhrases: readonly string[];
   readonly stripTrigger: boolean;
+  /** Where an utterance goes once when its target fails; null or absent: nowhere. */
+  readonly fallbackTarget?: string | null | undefined;
 }
 
 export interface TextHandlerOptions extends RuntimeRules {
@@ -88,6 +98,8 @@ export interface TextHandlerOptions extends RuntimeRules {
   readonly listenModes?: ListenModes;
   /** Hears of every decision once it is final (the decision log); must not block. */
   readonly onDecision?: DecisionListener;
+  /** Hears of a setting that cannot be applied (a fallback target not registered), once each. */
+  readonly warn?: (message: string) => void;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
   readonly targetLimits?: {
     readonly maxInflight: number;
@@ -103,6 +115,17 @@ export class TextHandler {
   #cancelPhrases: readonly string[];
   #cancel;
   #stripTrigger: boolean;
+  #fallbackTarget: string | null;
+  /** Fallback targets already warned about (not registered). */
+  readonly #missingWarned = new Set<string>();
+  /** Says once per name that the fallback target is needed but not registered. */
+  readonly #fallbackMissing = (name: string): void => {
+    if (this.#missingWarned.has(name)) return;
+    this.#missingWarned.add(name);
+    this.#options.warn?.(
+      `fallback target '${name}' is not registered; failed forwards get no fallback until it is`,
+    );
+  };
   readonly #live: LiveTable;
   /** What `decide` needs of the current table; replaced with it, not rebuilt per utterance. */
   #rules: RouterRules;
@@ -121,6 +144,7 @@ export class TextHandler {
     this.#cancelPhrases = options.cancelPhrases;
     this.#cancel = compileCancelPhrases(options.cancelPhrases);
     this.#stripTrigger = options.stripTrigger;
+    this.#fallbackTarget = options.fallbackTarget ?? null;
     this.#rules = this.#rulesFor(table);
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
     this.health = new TargetHealth({
@@ -148,6 +172,7 @@ export class TextHandler {
       this.#cancelPhrases = settings.cancelPhrases;
     }
     this.#stripTrigger = settings.stripTrigger;
+    this.#fallbackTarget = settings.fallbackTarget ?? null;
     this.#rules = this.#rulesFor(this.#live.table);
   }
 
@@ -203,7 +228,7 @@ export class TextHandler {
   }
 
   async handle(input: TextInput): Promise<TextResult> {
-    const { clock, forwarder } = this.#options;
+    const { clock } = this.#options;
     const receivedAt = clock.now();
     const table = this.#live.table;
     const room = input.room ?? null;
@@ -264,39 +289,33 @@ export class TextHandler {
     let status: number | null = null;
     let latencyMs: number | null = null;
     let failure: string | null = null;
+    let truncated = false;
     if (decision.forward && decision.target !== null) {
-      const url = table.listenUrl(decision.target);
-      const admission = url === undefined ? undefined : this.health.admit(decision.target);
-      if (url === undefined) failure = 'forward_failed:target_unregistered';
-      else if (admission && !admission.ok) failure = admission.reason;
-      else if (admission) {
-        const started = clock.now();
-        let outcome;
-        try {
-          outcome = await forwarder.forward(url, {
-            event_id: eventId,
-            ts,
-            source_id: input.source_id,
-            room: session?.room ?? room,
-            session_id: session?.id ?? null,
-            mode: decision.forward.mode,
-            text: decision.forward.text,
-            confidence: input.confidence ?? null,
-          });
-        } finally {
-          admission.settle(outcome ?? { ok: false, reason: 'error' });
-        }
-        latencyMs = clock.now() - started;
-        if (outcome.ok) {
-          result.forwarded = true;
-          status = outcome.status;
-        } else {
-          failure = `forward_failed:${outcome.reason}`;
-          const code = /^status_(\d+)$/.exec(outcome.reason);
-          if (code) status = Number(code[1]);
-        }
+      const delivery = await deliver(this.#deliveryContext(table), decision.target, {
+        event_id: eventId,
+        ts,
+        source_id: input.source_id,
+        room: session?.room ?? room,
+        session_id: session?.id ?? null,
+        mode: decision.forward.mode,
+        text: decision.forward.text,
+        confidence: input.confidence ?? null,
+      });
+      status = delivery.status;
+      latencyMs = delivery.latencyMs;
+      failure = delivery.failure;
+      result.forwarded = delivery.forwarded;
+      result.routed_to = delivery.target;
+      if (delivery.reason !== null) result.reason = delivery.reason;
+      if (delivery.intendedTarget !== null) result.intended_target = delivery.intendedTarget;
+      result.reply = delivery.answer.reply;
+      truncated = delivery.answer.truncated;
+      // The target is done with the conversation this utterance belonged to: end it now, unless a
+      // later utterance of the source has already moved it on (another target, a new session).
+      if (delivery.forwarded && delivery.answer.endSession && session !== undefined) {
+        if (this.sessions.endIf(input.source_id, session.id)) change = 'ended';
+        result.session = null;
       }
-      if (failure !== null) result.reason = failure;
     }
     if (listen && result.forwarded && result.routed_to !== null) {
       this.#options.listenModes?.delivered(listen, result.routed_to);
@@ -322,6 +341,9 @@ export class TextHandler {
       status,
       latencyMs,
       failure,
+      intendedTarget: result.intended_target ?? null,
+      reply: result.reply,
+      replyTruncated: truncated,
       idle: decision.mode === 'idle' ? { utterance, triggers: rules.triggers } : null,
     });
     return result;
@@ -351,6 +373,9 @@ export class TextHandler {
       status: null,
       latencyMs: null,
       failure: null,
+      intendedTarget: null,
+      reply: null,
+      replyTruncated: false,
       // Nothing was matched, so there is no near miss to compute.
       idle: null,
     });
@@ -364,6 +389,17 @@ export class TextHandler {
       match: null,
       event_id: eventId,
       reply: null,
+    };
+  }
+
+  #deliveryContext(table: RoutingTable): DeliveryContext {
+    return {
+      table,
+      health: this.health,
+      forwarder: this.#options.forwarder,
+      clock: this.#options.clock,
+      fallbackTarget: this.#fallbackTarget,
+      fallbackMissing: this.#fallbackMissing,
     };
   }
 

@@ -1,6 +1,7 @@
 /**
- * The decision log's table (schema v7): one row per utterance, written in batches by
- * src/routing/decision-log.ts and read by GET /events and `echonet events`.
+ * The decision log's table (schema v7, with v9's reply and front-end columns): one row per
+ * utterance, written in batches by src/routing/decision-log.ts and read by GET /events and
+ * `echonet events`.
  *
  * `echonet serve` writes through a worker thread with a connection of its own (event-sink.ts,
  * event-worker.ts), set up once for the log: `synchronous = NORMAL` (in WAL mode a commit is a
@@ -14,7 +15,7 @@
 import type Database from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
 import { BUSY_TIMEOUT_MS, type Db } from './db.js';
-import { hasTable } from './migrations.js';
+import { hasColumn, hasTable } from './migrations.js';
 
 /** How much of an utterance a row keeps (ECHONET_EVENT_LOG). */
 export type EventPrivacy = 'full' | 'metadata';
@@ -45,6 +46,15 @@ export interface StoredEvent {
   readonly status: number | null;
   readonly latencyMs: number | null;
   readonly failure: string | null;
+  /** When the fallback target took the utterance's turn: the target it was meant for. */
+  readonly intendedTarget: string | null;
+  /** The reply handed back to the speaker (null at the metadata level, or when there was none). */
+  readonly reply: string | null;
+  readonly replyTruncated: boolean;
+  /** Which front end heard it (`http`, `wyoming`…). */
+  readonly frontEnd: string;
+  /** The front end's own conversation id (Home Assistant's), else null. */
+  readonly conversationId: string | null;
   readonly nearMiss: {
     readonly phrase: string | null;
     readonly target: string;
@@ -98,11 +108,23 @@ interface EventRow {
   near_text: string | null;
   near_score: number | null;
   privacy: string;
+  reply: string | null;
+  reply_truncated: number;
+  front_end: string;
+  conversation_id: string | null;
+  intended_target: string | null;
 }
 
-const COLUMNS = `seq, id, received_at, source_id, room, text, confidence, listen_mode, mode, reason,
-  target, match_phrase, match_text, match_score, match_exact, session_id, session_change,
+const V7_COLUMNS = `seq, id, received_at, source_id, room, text, confidence, listen_mode, mode,
+  reason, target, match_phrase, match_text, match_score, match_exact, session_id, session_change,
   forwarded, status, latency_ms, failure, near_phrase, near_target, near_text, near_score, privacy`;
+const COLUMNS = `${V7_COLUMNS}, reply, reply_truncated, front_end, conversation_id, intended_target`;
+/**
+ * A v7 file (read by a command that never migrates, before the server upgraded it) has no v9
+ * columns: its rows read as what v9's defaults give them.
+ */
+const COLUMNS_BEFORE_V9 = `${V7_COLUMNS}, NULL AS reply, 0 AS reply_truncated,
+  'http' AS front_end, NULL AS conversation_id, NULL AS intended_target`;
 
 /** A `before`/`after` cursor as it arrives in a URL or on the command line. */
 export function parseEventCursor(raw: string, field: string): number {
@@ -120,9 +142,12 @@ export class EventReader {
   /** One statement per combination of filters, prepared on first use. */
   readonly #lists = new Map<string, Database.Statement<unknown[], EventRow>>();
 
+  readonly #columns: string;
+
   constructor(db: Db) {
     this.#db = db;
-    this.#get = db.prepare<[string], EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
+    this.#columns = hasColumn(db, 'events', 'front_end') ? COLUMNS : COLUMNS_BEFORE_V9;
+    this.#get = db.prepare<[string], EventRow>(`SELECT ${this.#columns} FROM events WHERE id = ?`);
     this.#latestSeq = db.prepare<[], number | null>('SELECT MAX(seq) FROM events').pluck();
   }
 
@@ -152,7 +177,7 @@ export class EventReader {
     if (query.q !== undefined) add("text LIKE ? ESCAPE '\\'", `%${escapeLike(query.q)}%`);
     const order = query.after === undefined ? 'DESC' : 'ASC';
     const sql =
-      `SELECT ${COLUMNS} FROM events` +
+      `SELECT ${this.#columns} FROM events` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY seq ${order} LIMIT ?`;
     let statement = this.#lists.get(sql);
@@ -193,8 +218,10 @@ export class EventWriter extends EventReader {
       `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
          reason, target, match_phrase, match_text, match_score, match_exact, session_id,
          session_change, forwarded, status, latency_ms, failure, near_phrase, near_target,
-         near_text, near_score, privacy)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         near_text, near_score, privacy, reply, reply_truncated, front_end, conversation_id,
+         intended_target)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+         ?, ?, ?, ?, ?)`,
     );
     // Looks at the oldest `limit` rows only (rows are logged in about the order they arrived), so
     // a step reads and deletes at most `limit` rows whatever the table holds, without an index on
@@ -249,6 +276,11 @@ export class EventWriter extends EventReader {
       near?.matchedText ?? null,
       near?.score ?? null,
       e.privacy,
+      e.reply,
+      Number(e.replyTruncated),
+      e.frontEnd,
+      e.conversationId,
+      e.intendedTarget,
     );
   }
 
@@ -317,6 +349,11 @@ function toEvent(r: EventRow): StoredEvent {
     status: r.status,
     latencyMs: r.latency_ms,
     failure: r.failure,
+    intendedTarget: r.intended_target,
+    reply: r.reply,
+    replyTruncated: r.reply_truncated === 1,
+    frontEnd: r.front_end,
+    conversationId: r.conversation_id,
     nearMiss:
       r.near_target === null || r.near_score === null
         ? null

@@ -232,6 +232,21 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    // What the decision log learned with replies and the Wyoming front end. Columns added to v7's
+    // table rather than a new table, so past rows stay listable with the same query; each has a
+    // default (old rows all came over HTTP, with no reply), so no row is rewritten: on SQLite an
+    // ADD COLUMN only changes the schema, whatever the table holds.
+    version: 9,
+    description: 'Echonet decision log: reply, front end, conversation id, fallback',
+    sql: `
+      ALTER TABLE events ADD COLUMN reply TEXT;
+      ALTER TABLE events ADD COLUMN reply_truncated INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE events ADD COLUMN front_end TEXT NOT NULL DEFAULT 'http';
+      ALTER TABLE events ADD COLUMN conversation_id TEXT;
+      ALTER TABLE events ADD COLUMN intended_target TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -292,6 +307,12 @@ export function migrate(db: Db): number[] {
     if (ran) applied.push(m.version);
   }
   return applied;
+}
+
+export function hasColumn(db: Db, table: string, column: string): boolean {
+  return (
+    db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined
+  );
 }
 
 export function hasTable(db: Db, name: string): boolean {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { line } from '../../src/cli/events.js';
 import { CLI, cleanEnv, runCli, startServer, type RunningServer } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
@@ -122,6 +123,43 @@ describe('echonet events', () => {
     expect(old.code).toBe(1);
     expect(old.stderr).toBe(
       `echonet: database ${python} has no decision log yet (schema version 3); start the server once to upgrade it\n`,
+    );
+  });
+});
+
+describe('one line per decision', () => {
+  it('names the target a fallback stood in for, and a reply that was cut', () => {
+    const text = line({
+      seq: 7,
+      id: 'e-7',
+      receivedAt: Date.UTC(2026, 10, 30, 9, 12, 45),
+      sourceId: 'kitchen',
+      room: null,
+      text: 'hey astraea read me the news',
+      confidence: null,
+      listenMode: 'trigger',
+      mode: 'session_open',
+      reason: 'fallback:forward_failed:refused',
+      target: 'echobell',
+      match: { phrase: 'hey astraea', matchedText: 'hey astraea', score: 1, exact: true },
+      sessionId: 's-1',
+      sessionChange: 'opened',
+      forwarded: true,
+      status: 200,
+      latencyMs: 12.4,
+      failure: 'forward_failed:refused',
+      intendedTarget: 'astraea',
+      reply: 'The news…',
+      replyTruncated: true,
+      frontEnd: 'http',
+      conversationId: null,
+      nearMiss: null,
+      privacy: 'full',
+    });
+    expect(text).toBe(
+      '2026-11-30 09:12:45  kitchen       session_open      echobell      ' +
+        'fallback:forward_failed:refused (meant for astraea) → 200 (reply cut) 12 ms  ' +
+        '"hey astraea read me the news"',
     );
   });
 });

@@ -16,6 +16,7 @@ import {
   startRecordingTarget,
   type RecordingTarget,
 } from '../helpers/recording-target.js';
+import { NO_ANSWER } from '../../src/delivery/target-answer.js';
 import { SAMPLE_PAYLOAD } from '../helpers/slow-targets.js';
 import { within } from '../helpers/wait.js';
 
@@ -56,7 +57,7 @@ describe('forward', () => {
   it('succeeds on a 2xx and sends the payload as JSON to /listen', async () => {
     const p = payload();
     const result = await patient.forward(`${target.url}/listen`, p);
-    expect(result).toEqual({ ok: true, status: 200, attempts: 1 });
+    expect(result).toEqual({ ok: true, status: 200, attempts: 1, answer: NO_ANSWER });
     expect(target.received).toHaveLength(1);
     expect(target.received[0]?.path).toBe('/listen');
     expect(target.received[0]?.body).toEqual(p);
@@ -81,7 +82,7 @@ describe('forward', () => {
     target.behave({ kind: 'reset-once' });
     const p = payload();
     const result = await patient.forward(`${target.url}/listen`, p);
-    expect(result).toEqual({ ok: true, status: 200, attempts: 2 });
+    expect(result).toEqual({ ok: true, status: 200, attempts: 2, answer: NO_ANSWER });
     expect(target.received.map((r) => (r.body as ForwardPayload).event_id)).toEqual([
       p.event_id,
       p.event_id,
@@ -176,7 +177,69 @@ describe('forward', () => {
       ok: true,
       status: 204,
       attempts: 1,
+      answer: NO_ANSWER,
     });
+  });
+});
+
+describe("a target's answer", () => {
+  it('brings back the reply and end_session of a 2xx JSON answer, the payload unchanged', async () => {
+    target.behave({
+      kind: 'answer',
+      body: JSON.stringify({ reply: 'The door is locked.', end_session: true, ok: true }),
+    });
+    const p = payload();
+    const result = await patient.forward(`${target.url}/listen`, p);
+    expect(result).toEqual({
+      ok: true,
+      status: 200,
+      attempts: 1,
+      answer: { reply: 'The door is locked.', truncated: false, endSession: true },
+    });
+    // What old targets were sent, and nothing more.
+    expect(Object.keys(target.received[0]?.body as object).sort()).toEqual(
+      ['confidence', 'event_id', 'mode', 'room', 'session_id', 'source_id', 'text', 'ts'].sort(),
+    );
+  });
+
+  it('reads a reply sent in several chunks, with characters split between them', async () => {
+    const reply = 'Grüße aus der Küche 🙂 '.repeat(80).trim();
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const bytes = Buffer.from(JSON.stringify({ reply }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        // Chunked encoding, one chunk per write, so the forwarder gets the body in pieces; odd-sized
+        // ones, so multi-byte characters fall across them.
+        for (let i = 0; i < bytes.length; i += 333) res.write(bytes.subarray(i, i + 333));
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await patient.forward(`http://127.0.0.1:${port}/listen`, payload());
+      expect(result.ok && result.answer).toEqual({ reply, truncated: false, endSession: false });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it.each([
+    ['plain text', 'Thanks!', 'text/plain'],
+    ['broken JSON', '{"reply":', 'application/json'],
+    ['a reply of the wrong type', '{"reply":["a","b"]}', 'application/json'],
+  ])('is no reply, and still delivered, for %s', async (_, body, contentType) => {
+    target.behave({ kind: 'answer', body, contentType });
+    const result = await patient.forward(`${target.url}/listen`, payload());
+    expect(result).toEqual({ ok: true, status: 200, attempts: 1, answer: NO_ANSWER });
+  });
+
+  it('ignores a reply that comes with a failure status', async () => {
+    target.behave({ kind: 'answer', status: 503, body: '{"reply":"I am down"}' });
+    const result = await patient.forward(`${target.url}/listen`, payload());
+    expect(result).toEqual({ ok: false, reason: 'status_503', attempts: 1 });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * A real assistant stand-in: an HTTP server on 127.0.0.1:0 that records every request it gets
- * and answers as the test tells it to (status, delay, hang, hold until released, reset, redirect).
+ * and answers as the test tells it to (status, a body of its own, delay, hang, hold until
+ * released, reset, redirect).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
@@ -15,6 +16,8 @@ export interface Received {
 
 export type Behaviour =
   | { kind: 'status'; status: number }
+  /** Answers with this body (a reply, end_session, anything), 200 and JSON unless told. */
+  | { kind: 'answer'; body: string; status?: number; contentType?: string }
   | { kind: 'delay'; ms: number; status?: number }
   | { kind: 'hang' }
   /** Keeps each request waiting until the test calls release(), then answers 200. */
@@ -106,6 +109,11 @@ function respond(res: ServerResponse, b: Behaviour): void {
   switch (b.kind) {
     case 'status':
       res.writeHead(b.status, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
+    case 'answer':
+      res
+        .writeHead(b.status ?? 200, { 'content-type': b.contentType ?? 'application/json' })
+        .end(b.body);
       return;
     case 'delay':
       setTimeout(() => {

@@ -36,6 +36,7 @@ function logRows(t: TestApp, name: string) {
 const ROUTER_KEYS = [
   'active_timeout_s',
   'cancel_phrases',
+  'fallback_target',
   'forward_strip_trigger',
   'http_timeout_s',
   'match_fuzzy',

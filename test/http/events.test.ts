@@ -5,17 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
-import { loggedEvent as logged } from '../helpers/logged.js';
+import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor } from '../helpers/wait.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked field by field
-type Json = any;
-
-async function say(t: TestApp, source_id: string, text: string): Promise<Json> {
-  const res = await t.request({ method: 'POST', url: '/text', payload: { source_id, text } });
-  expect(res.statusCode).toBe(200);
-  return res.json();
-}
 
 let target: RecordingTarget;
 let failing: RecordingTarget;

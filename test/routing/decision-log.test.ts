@@ -37,6 +37,9 @@ function record(clock: ManualClock, over: Partial<DecisionRecord> = {}): Decisio
     status: null,
     latencyMs: null,
     failure: null,
+    intendedTarget: null,
+    reply: null,
+    replyTruncated: false,
     idle: null,
     ...over,
   };
@@ -122,6 +125,34 @@ describe('DecisionLog', () => {
     other.exec('COMMIT');
     other.close();
     await waitFor(() => store.events.get('while-locked'), { what: 'the retried batch' });
+  });
+
+  it('keeps the front end, its conversation id, the reply and the fallback’s intended target', () => {
+    const { store, clock, log } = setUp();
+    log.record(
+      record(clock, {
+        id: 'from-wyoming',
+        frontEnd: 'wyoming',
+        conversationId: '01JD8Q3Z5X',
+        mode: 'session_open',
+        target: 'echobell',
+        intendedTarget: 'astraea',
+        forwarded: true,
+        failure: 'forward_failed:refused',
+        reply: 'Echobell here.',
+        replyTruncated: true,
+      }),
+    );
+    log.flush();
+    expect(store.events.get('from-wyoming')).toMatchObject({
+      frontEnd: 'wyoming',
+      conversationId: '01JD8Q3Z5X',
+      target: 'echobell',
+      intendedTarget: 'astraea',
+      failure: 'forward_failed:refused',
+      reply: 'Echobell here.',
+      replyTruncated: true,
+    });
   });
 
   it('computes an idle utterance’s near miss when writing, and none once that table is released', () => {

@@ -44,7 +44,12 @@ function event(id: string, receivedAt: number): StoredEvent {
     failure: null,
     nearMiss: null,
     privacy: 'full',
-  } as StoredEvent;
+    reply: null,
+    replyTruncated: false,
+    frontEnd: 'http',
+    conversationId: null,
+    intendedTarget: null,
+  };
 }
 
 describe('WorkerEventSink', () => {

@@ -12,6 +12,7 @@ import {
   migrationHistory,
 } from '../../src/store/migrations.js';
 import { openDatabase } from '../../src/store/db.js';
+import { eventReaderIfPresent } from '../../src/store/events.js';
 import { openStore } from '../../src/store/store.js';
 import { makePythonDb } from '../helpers/python-db.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
@@ -78,6 +79,12 @@ describe('migrations', () => {
       'near_text',
       'near_score',
       'privacy',
+      // v9: replies, the front end and its conversation, the fallback's intended target.
+      'reply',
+      'reply_truncated',
+      'front_end',
+      'conversation_id',
+      'intended_target',
     ]);
     const indexes = db
       .prepare(
@@ -189,6 +196,59 @@ describe('migrations', () => {
     expect(migrate(db)).toEqual(VERSIONS);
     expect(migrate(db)).toEqual([]);
     db.close();
+  });
+});
+
+describe('v9: the decision log learns replies and front ends', () => {
+  /** A file as Echonet left it at v7, with one logged decision. */
+  function v7File(): string {
+    const path = tempDbPath(dir);
+    const db = new Database(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
+    }
+    db.prepare(
+      `INSERT INTO events (id, received_at, source_id, text, listen_mode, mode, reason, target,
+         forwarded, status, privacy)
+       VALUES ('old-1', 1767225600000, 'porch', 'hey doorman hi', 'trigger', 'session_open',
+         'trigger_phrase:hey doorman', 'doorman', 1, 200, 'full')`,
+    ).run();
+    db.close();
+    return path;
+  }
+
+  it('adds its columns to a v7 log, keeping every row, which reads as an HTTP decision with no reply', () => {
+    const path = v7File();
+    const store = openStore(path);
+    expect(store.migrated).toEqual([8, 9]);
+    expect(store.events.get('old-1')).toMatchObject({
+      sourceId: 'porch',
+      text: 'hey doorman hi',
+      target: 'doorman',
+      status: 200,
+      reply: null,
+      replyTruncated: false,
+      frontEnd: 'http',
+      conversationId: null,
+      intendedTarget: null,
+    });
+    store.close();
+  });
+
+  it('leaves a v7 file readable by a command that never migrates', () => {
+    const path = v7File();
+    const db = new Database(path, { readonly: true });
+    try {
+      const reader = eventReaderIfPresent(db);
+      expect(reader?.list({ limit: 10 }).map((e) => [e.id, e.frontEnd, e.reply])).toEqual([
+        ['old-1', 'http', null],
+      ]);
+      expect(reader?.get('old-1')?.replyTruncated).toBe(false);
+    } finally {
+      db.close();
+    }
   });
 });
 
