@@ -187,11 +187,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessionTimeoutS: live.sessionTimeoutS,
     cancelPhrases: live.cancelPhrases,
     stripTrigger: live.forwardStripTrigger,
+    matchNames: live.matchNames,
+    defaultTarget: live.defaultTarget,
     match: runtime.match,
     clock,
     forwarder,
     listenModes,
     onDecision: decisionLog.record,
+    onWarning: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -209,6 +212,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       sessionTimeoutS: values.sessionTimeoutS,
       cancelPhrases: values.cancelPhrases,
       stripTrigger: values.forwardStripTrigger,
+      matchNames: values.matchNames,
+      defaultTarget: values.defaultTarget,
     });
     if (changed.has('cancelPhrases')) {
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);

@@ -2,7 +2,7 @@
  * The routing decision, and nothing else: no I/O, no clock, no session changes. Given an utterance
  * and the target holding the source's live session, it says what should happen.
  */
-import type { Match, PhraseMatcher } from '../matching/matcher.js';
+import type { FindOptions, Match, PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
 
 export type Mode =
@@ -28,7 +28,14 @@ export interface RouterRules {
   readonly triggers: PhraseMatcher;
   readonly cancel: PhraseMatcher;
   readonly stripTrigger: boolean;
+  /**
+   * Whether a target's name at the start of the utterance wakes it like a wake phrase
+   * (ECHONET_MATCH_NAMES, decided per front end by the text handler). Default false.
+   */
+  readonly names?: boolean;
 }
+
+const WITH_NAMES: FindOptions = Object.freeze({ names: true });
 
 export function decide(
   utterance: Utterance,
@@ -49,7 +56,7 @@ export function decide(
       forward: null,
     };
   }
-  const match = rules.triggers.find(utterance);
+  const match = rules.triggers.find(utterance, rules.names === true ? WITH_NAMES : undefined);
   if (match) {
     const text = rules.stripTrigger
       ? withoutSpan(utterance.text, match.start, match.end)
@@ -60,7 +67,7 @@ export function decide(
           ? 'session_switch'
           : 'session_open',
       target: match.target,
-      reason: `trigger_phrase:${match.phrase}`,
+      reason: `${match.kind === 'name' ? 'trigger_name' : 'trigger_phrase'}:${match.phrase}`,
       match,
       forward: { text, mode: 'triggered' },
     };
@@ -99,6 +106,23 @@ export function decideActive(decision: Decision, utterance: Utterance, target: s
     reason: 'listen_mode_active',
     match: null,
     forward: { text: utterance.text, mode: 'open_listen' },
+  };
+}
+
+/**
+ * The decision with a default target (ECHONET_DEFAULT_TARGET, or a Wyoming binding's): what would
+ * have been idle for want of a wake phrase and a conversation opens one with `target` instead, as
+ * if its wake phrase had been said. Applied after the listen mode: an assistant that asked to hear
+ * the next utterance (active) comes first. The caller checks that `target` is registered.
+ */
+export function decideDefault(decision: Decision, utterance: Utterance, target: string): Decision {
+  if (decision.reason !== 'no_trigger_no_session') return decision;
+  return {
+    mode: 'session_open',
+    target,
+    reason: 'default_target',
+    match: null,
+    forward: { text: utterance.text, mode: 'triggered' },
   };
 }
 
