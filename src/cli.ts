@@ -184,6 +184,8 @@ export function buildCli(): Command {
       'http',
     )
     .option(...dbPathOption)
+    // A usage mistake is one line, like every other refusal of these commands.
+    .showHelpAfterError(false)
     .action((text: string, opts: DbOption & { json?: boolean; frontEnd: FrontEnd }) =>
       route(configFor(opts), text, io, opts),
     );
