@@ -194,12 +194,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     cancelPhrases: live.cancelPhrases,
     stripTrigger: live.forwardStripTrigger,
     fallbackTarget: live.fallbackTarget,
+    matchNames: live.matchNames,
+    defaultTarget: live.defaultTarget,
     match: runtime.match,
     clock,
     forwarder,
     listenModes,
     onDecision: decisionLog.record,
-    warn: (message) => app.log.warn(message),
+    onWarning: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
       breakerFailures: config.breakerFailures,
@@ -218,6 +220,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       cancelPhrases: values.cancelPhrases,
       stripTrigger: values.forwardStripTrigger,
       fallbackTarget: values.fallbackTarget,
+      matchNames: values.matchNames,
+      defaultTarget: values.defaultTarget,
     });
     if (changed.has('cancelPhrases')) {
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);

@@ -27,6 +27,7 @@ import { catchStopSignals } from './cli/stop-signals.js';
 import { loadSettings, type Config, type LoadedConfig } from './config.js';
 import { EchonetError } from './errors.js';
 import { registrationPolicy } from './registration.js';
+import { FRONT_ENDS, type FrontEnd } from './routing/text-handler.js';
 import { VERSION } from './version.js';
 
 interface DbOption {
@@ -56,6 +57,13 @@ function nonEmpty(name: string) {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty`);
     return value;
   };
+}
+
+function frontEnd(value: string): FrontEnd {
+  const found = FRONT_ENDS.find((f) => f === value.trim().toLowerCase());
+  if (found === undefined)
+    throw new InvalidArgumentError(`must be one of ${FRONT_ENDS.join(', ')}`);
+  return found;
 }
 
 function count(value: string): number {
@@ -174,8 +182,16 @@ export function buildCli(): Command {
     .description('show how a transcript would be routed, and the match score')
     .argument('<text>', 'the transcript', nonEmpty('text'))
     .option('--json', 'print JSON')
+    .option(
+      '--front-end <name>',
+      `as heard by this front end (${FRONT_ENDS.join(', ')}): whether names wake targets`,
+      frontEnd,
+      'http',
+    )
     .option(...dbPathOption)
-    .action((text: string, opts: DbOption & { json?: boolean }) =>
+    // A usage mistake is one line, like every other refusal of these commands.
+    .showHelpAfterError(false)
+    .action((text: string, opts: DbOption & { json?: boolean; frontEnd: FrontEnd }) =>
       route(configFor(opts), text, io, opts),
     );
 

@@ -13,6 +13,13 @@ import { ConfigError } from './errors.js';
 import { targetName } from './target-name.js';
 import { EVENT_LOG_LEVELS, type EventLogLevel } from './routing/decision-log.js';
 import { DEFAULT_MATCH_OPTIONS } from './matching/matcher.js';
+import { NAME_PATTERN } from './registration.js';
+import {
+  DEFAULT_MATCH_NAMES,
+  MATCH_NAMES,
+  parseMatchNames,
+  type MatchNames,
+} from './routing/name-rules.js';
 import {
   ADDRESS_LIST_ACCEPTS,
   parseAddressList,
@@ -349,6 +356,26 @@ export const SETTINGS = {
     fallback: DEFAULT_MATCH_OPTIONS.minScore,
     parse: decimal(0, 1),
   }),
+  matchNames: setting<MatchNames>({
+    env: 'ECHONET_MATCH_NAMES',
+    accepts: `one of ${MATCH_NAMES.join(', ')}`,
+    description:
+      'Where a target’s name at the start of an utterance wakes it like a wake phrase: wyoming for utterances from Wyoming only (a wake word was heard upstream), all for every front end, off nowhere.',
+    fallback: DEFAULT_MATCH_NAMES,
+    parse: parseMatchNames,
+  }),
+  defaultTarget: setting({
+    env: 'ECHONET_DEFAULT_TARGET',
+    accepts: 'a target name (1 to 32 of a-z, 0-9, _ or -), or empty for none',
+    description:
+      'Where an utterance with no wake phrase and no open conversation goes (it opens one), instead of nowhere. A name not registered routes nowhere, with one warning.',
+    // Empty, not unset: a value stored through the config API can then turn it off.
+    fallback: '',
+    parse: (raw) => {
+      const name = raw.trim().toLowerCase();
+      return name === '' || NAME_PATTERN.test(name) ? name : undefined;
+    },
+  }),
   eventLog: setting<EventLogLevel>({
     env: 'ECHONET_EVENT_LOG',
     accepts: `one of ${EVENT_LOG_LEVELS.join(', ')}`,
@@ -526,7 +553,7 @@ export function configTable(): string {
   const rows = ['| Variable | Default | Accepts | What it does |', '| --- | --- | --- | --- |'];
   for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
     const fallback =
-      s.fallback == null
+      s.fallback == null || s.fallback === ''
         ? 'unset'
         : `\`${Array.isArray(s.fallback) ? s.fallback.join(',') : String(s.fallback)}\``;
     rows.push(`| \`${s.env}\` | ${fallback} | ${cell(s.accepts)} | ${cell(s.description)} |`);

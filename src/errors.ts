@@ -69,21 +69,48 @@ export class ConfigKeyNotFound extends EchonetError {
   }
 }
 
+/**
+ * Two targets would own one wake phrase. A target's name counts as one of its phrases (it wakes
+ * the target at the start of an utterance): `name` says the requester's side is its name,
+ * `ownerName` that the owner's side is.
+ */
 export class PhraseConflict extends EchonetError {
   override readonly code = 'PHRASE_CONFLICT';
   override readonly statusCode = 409;
+  readonly isName: boolean;
+  readonly ownerIsName: boolean;
   constructor(
     readonly phrase: string,
     readonly owner: string,
     readonly requestedBy: string,
     readonly ownerPhrase: string = phrase,
+    sides: { readonly name?: boolean; readonly ownerName?: boolean } = {},
   ) {
-    super(
-      ownerPhrase === phrase
-        ? `Phrase '${phrase}' of target '${requestedBy}' is already registered by target '${owner}'`
-        : `Phrase '${phrase}' of target '${requestedBy}' collides with '${ownerPhrase}' of target '${owner}'`,
-    );
+    super(conflictMessage(phrase, owner, requestedBy, ownerPhrase, sides));
+    this.isName = sides.name === true;
+    this.ownerIsName = sides.ownerName === true;
   }
+}
+
+function conflictMessage(
+  phrase: string,
+  owner: string,
+  requestedBy: string,
+  ownerPhrase: string,
+  sides: { readonly name?: boolean; readonly ownerName?: boolean },
+): string {
+  if (!sides.name && !sides.ownerName) {
+    return ownerPhrase === phrase
+      ? `Phrase '${phrase}' of target '${requestedBy}' is already registered by target '${owner}'`
+      : `Phrase '${phrase}' of target '${requestedBy}' collides with '${ownerPhrase}' of target '${owner}'`;
+  }
+  const mine = sides.name
+    ? `The name of target '${requestedBy}'`
+    : `Phrase '${phrase}' of target '${requestedBy}'`;
+  const theirs = sides.ownerName
+    ? `the name of target '${owner}'`
+    : `phrase '${ownerPhrase}' of target '${owner}'`;
+  return `${mine} collides with ${theirs} (a target's name wakes it like a wake phrase)`;
 }
 
 /** A bad ECHONET_* variable or CLI option: start-up stops with this one line. */

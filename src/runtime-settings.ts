@@ -13,6 +13,7 @@
 import { SETTINGS, type Config, type Setting } from './config.js';
 import { ConfigKeyNotFound, ValidationError } from './errors.js';
 import type { MatchOptions } from './matching/matcher.js';
+import type { MatchNames } from './routing/name-rules.js';
 import type { ConfigRow, ConfigTable, ConfigType } from './store/config.js';
 
 export type Origin = 'api' | 'env' | 'default';
@@ -37,6 +38,9 @@ export interface RuntimeValues {
   readonly httpTimeoutS: number;
   readonly matchFuzzy: boolean;
   readonly matchMinScore: number;
+  readonly matchNames: MatchNames;
+  /** '' for none. */
+  readonly defaultTarget: string;
   readonly activeTimeoutS: number;
   /** Null: no fallback. */
   readonly fallbackTarget: string | null;
@@ -84,6 +88,18 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object
     setting: 'matchMinScore',
     type: 'float',
     description: 'Fuzzy matches scoring below this (0 to 1) are ignored',
+  },
+  match_names: {
+    setting: 'matchNames',
+    type: 'str',
+    description:
+      'Where a target’s name at the start of an utterance wakes it: wyoming (utterances from Wyoming), all, or off',
+  },
+  default_target: {
+    setting: 'defaultTarget',
+    type: 'str',
+    description:
+      'Target an utterance with no wake phrase and no open conversation goes to (empty: none)',
   },
   active_timeout_s: {
     setting: 'activeTimeoutS',

@@ -23,7 +23,13 @@ describe('loadConfig', () => {
       activeTimeoutS: 30,
       initialListenMode: 'trigger',
       logLevel: 'info',
+      matchNames: 'wyoming',
+      defaultTarget: '',
     });
+    expect(
+      loadConfig({ ECHONET_MATCH_NAMES: ' ALL ', ECHONET_DEFAULT_TARGET: 'Astraea' }, noFile),
+    ).toMatchObject({ matchNames: 'all', defaultTarget: 'astraea' });
+    expect(loadConfig({ ECHONET_DEFAULT_TARGET: '' }, noFile).defaultTarget).toBe('');
     expect(
       loadConfig(
         { ECHONET_ACTIVE_TIMEOUT_S: '2.5', ECHONET_INITIAL_LISTEN_MODE: 'Inactive' },
@@ -92,6 +98,16 @@ describe('loadConfig', () => {
     ['ECHONET_DISCOVERY_ZONE', '', /ECHONET_DISCOVERY_ZONE/],
     ['ECHONET_DISCOVERY_SUBZONE', 'a\nb', /ECHONET_DISCOVERY_SUBZONE/],
     ['ECHONET_ACTIVE_TIMEOUT_S', '0', /ECHONET_ACTIVE_TIMEOUT_S="0" is invalid: expected a number/],
+    [
+      'ECHONET_MATCH_NAMES',
+      'yes',
+      /ECHONET_MATCH_NAMES="yes" is invalid: expected one of wyoming, all, off/,
+    ],
+    [
+      'ECHONET_DEFAULT_TARGET',
+      'astraea prime',
+      /ECHONET_DEFAULT_TARGET="astraea prime" is invalid: expected a target name \(1 to 32 of a-z/,
+    ],
     [
       'ECHONET_INITIAL_LISTEN_MODE',
       'active',

@@ -1,15 +1,17 @@
 /**
  * `echonet route "TEXT"`: what the router would decide, straight from the database file, with the
- * settings a server on it would use (those stored with PUT /config or `echonet config set` win).
+ * settings a server on it would use (those stored with PUT /config or `echonet config set` win),
+ * for an utterance from `--front-end` (default http) with no conversation open.
  */
 import type { Config } from '../config.js';
 import { RuntimeSettings } from '../runtime-settings.js';
 import { configTableIfPresent } from '../store/config.js';
 import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import { prepareUtterance } from '../matching/normalize.js';
-import { decide } from '../routing/router.js';
+import { namesWake } from '../routing/name-rules.js';
+import { decide, decideDefault } from '../routing/router.js';
 import { buildRoutingTable } from '../routing/routing-table.js';
-import { previewView } from '../routing/text-handler.js';
+import { previewView, type FrontEnd } from '../routing/text-handler.js';
 import { openReadOnly } from '../store/store.js';
 import type { Output } from './output.js';
 
@@ -17,7 +19,7 @@ export function route(
   config: Config,
   text: string,
   io: Output,
-  options: { json?: boolean } = {},
+  options: { json?: boolean; frontEnd?: FrontEnd } = {},
 ): void {
   const store = openReadOnly(config.dbPath);
   let targets;
@@ -34,11 +36,17 @@ export function route(
     fuzzy: live.matchFuzzy,
     minScore: live.matchMinScore,
   });
-  const d = decide(prepareUtterance(text), null, {
+  const utterance = prepareUtterance(text);
+  let d = decide(utterance, null, {
     triggers: table.triggers,
     cancel: compileCancelPhrases(live.cancelPhrases),
     stripTrigger: live.forwardStripTrigger,
+    names: namesWake(live.matchNames, options.frontEnd ?? 'http'),
   });
+  // A default target that is not registered routes nowhere, as the server does.
+  if (live.defaultTarget !== '' && table.has(live.defaultTarget)) {
+    d = decideDefault(d, utterance, live.defaultTarget);
+  }
   const view = previewView(d);
   if (options.json) {
     io.out(JSON.stringify(view, null, 2));

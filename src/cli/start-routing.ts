@@ -64,7 +64,8 @@ export function startRouting(
     dbPath: config.dbPath,
     match,
     inline,
-    sizeBound: () => store.targets.count() * MAX_PHRASES,
+    // Each target compiles its phrases and its name.
+    sizeBound: () => store.targets.count() * (MAX_PHRASES + 1),
     rebuildsOnly: true,
     onBuilt: (timing) => (report ? report(timing) : early.push(timing)),
   });

@@ -1,7 +1,7 @@
 /** Utterances: POST /text routes and forwards; POST /route/preview only says what it would do. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { previewView, type TextHandler } from '../routing/text-handler.js';
+import { FRONT_ENDS, previewView, type TextHandler } from '../routing/text-handler.js';
 import { MatchBody, Mode, SessionBody } from './schemas.js';
 
 export interface TextRoutesOptions {
@@ -35,6 +35,8 @@ const TextResponse = Type.Object({
 const PreviewBody = Type.Object({
   text: Type.String({ minLength: 1, maxLength: 500 }),
   source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  // Previewing as another front end is harmless (nothing is routed) and shows the name rule.
+  front_end: Type.Optional(Type.Union(FRONT_ENDS.map((f) => Type.Literal(f)))),
 });
 
 const PreviewResponse = Type.Object({
@@ -87,7 +89,8 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
     '/route/preview',
     { schema: { body: PreviewBody, response: { 200: PreviewResponse } } },
     async (request) => {
-      const decision = handler.preview(request.body.text, request.body.source_id);
+      const { text, source_id, front_end } = request.body;
+      const decision = handler.preview(text, source_id, front_end);
       return { ok: true, ...previewView(decision) };
     },
   );

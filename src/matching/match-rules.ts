@@ -24,6 +24,15 @@ const FUNCTION_WORDS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
+/**
+ * Words that may open an utterance before a target's name and still leave the name "at the start"
+ * ("Hey Astraea…", "Um, Astraea…"): greetings and hesitations, in canonical form (spoken-forms.ts).
+ * Anything else before a name makes it talk about someone, not to them.
+ */
+export const LEAD_WORDS: ReadonlySet<string> = new Set(
+  'hey hi hello hiya howdy ok yo um uh er ah oh hmm'.split(' '),
+);
+
 /** Tokens shorter than this never match fuzzily (on either side). */
 export const MIN_FUZZY_LENGTH = 4;
 

@@ -10,13 +10,32 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { CandidateIndex, type Candidate, type CandidateIndexData } from './match-index.js';
+import { LEAD_WORDS } from './match-rules.js';
 import { PhraseTrie, ROOT, type PhraseTrieData } from './match-trie.js';
 import { normalizePhrase, type Utterance } from './normalize.js';
 import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 
+/**
+ * What a registered entry is: a wake phrase, matched anywhere in an utterance, or a target's name,
+ * which wakes it only at the start ("Astraea, who's at the door?", see `FindOptions.names`).
+ */
+export type PhraseKind = 'phrase' | 'name';
+
 export interface PhraseOwner {
   readonly phrase: string;
   readonly target: string;
+  /** Default `phrase`. */
+  readonly kind?: PhraseKind;
+}
+
+/** What one lookup allows beyond the registered phrases. */
+export interface FindOptions {
+  /**
+   * Whether targets' names wake them. A name counts only at the start of the utterance, after at
+   * most some greetings and hesitations (`LEAD_WORDS`): "Peter is at the door" said in passing
+   * would otherwise wake Peter. Default false.
+   */
+  readonly names?: boolean;
 }
 
 export interface MatchOptions {
@@ -47,16 +66,19 @@ export interface Match {
   /** 1 for an exact match, lower for fuzzy ones. */
   readonly score: number;
   readonly exact: boolean;
+  /** Whether `phrase` is a wake phrase or the target's name. */
+  readonly kind: PhraseKind;
 }
 
 export interface PhraseMatcher {
   /** The best match in the utterance, or null. Deterministic for any input and registration order. */
-  find(utterance: Utterance): Match | null;
+  find(utterance: Utterance, options?: FindOptions): Match | null;
   /**
    * For an utterance `find` found nothing in: the phrase it came nearest to (below the score floor,
    * or level with another target's), or null. Slower than `find`; for the decision log, not routing.
    */
-  nearMiss?(utterance: Utterance): Match | null;
+  nearMiss?(utterance: Utterance, options?: FindOptions): Match | null;
+  /** How many wake phrases it holds (targets' names not counted: they are one per target). */
   readonly size: number;
 }
 
@@ -81,6 +103,7 @@ interface PhraseTableData {
   readonly targetNames: readonly string[];
   readonly tokenCounts: Uint32Array;
   readonly normLengths: Uint32Array;
+  readonly names: Uint8Array;
 }
 
 /**
@@ -98,6 +121,8 @@ class PhraseTable {
   readonly #targetIds = new Map<string, number>();
   readonly tokenCounts: Uint32Array;
   readonly normLengths: Uint32Array;
+  /** 1 where the entry is a target's name (`PhraseKind`), 0 for a wake phrase. */
+  readonly names: Uint8Array;
 
   constructor(capacity: number, sealed?: PhraseTableData) {
     if (sealed) {
@@ -107,12 +132,14 @@ class PhraseTable {
       this.#targetNames = [...sealed.targetNames];
       this.tokenCounts = sealed.tokenCounts;
       this.normLengths = sealed.normLengths;
+      this.names = sealed.names;
       return;
     }
     this.#targetOf = new Uint32Array(capacity);
     this.#targetNames = [];
     this.tokenCounts = new Uint32Array(capacity);
     this.normLengths = new Uint32Array(capacity);
+    this.names = new Uint8Array(capacity);
   }
 
   /** A sealed table's arrays themselves (not copies), for `MatcherData`. */
@@ -123,10 +150,11 @@ class PhraseTable {
       targetNames: this.#targetNames,
       tokenCounts: this.tokenCounts,
       normLengths: this.normLengths,
+      names: this.names,
     };
   }
 
-  add(phrase: string, target: string, norm: string, tokenCount: number): number {
+  add(phrase: string, target: string, norm: string, tokenCount: number, name: boolean): number {
     const pending = this.#pending!;
     const id = pending.length;
     pending.push(phrase);
@@ -138,6 +166,7 @@ class PhraseTable {
     this.#targetOf[id] = t;
     this.tokenCounts[id] = tokenCount;
     this.normLengths[id] = norm.length;
+    this.names[id] = name ? 1 : 0;
     return id;
   }
 
@@ -195,7 +224,7 @@ export function compileMatcher(
   const starts = new Uint32Array(phrases.length + 1);
   let used = 0;
   let added = 0;
-  for (const { phrase, target } of phrases) {
+  for (const { phrase, target, kind } of phrases) {
     const norm = normalizePhrase(phrase);
     if (norm === '') continue;
     const words = norm.split(' ');
@@ -210,7 +239,7 @@ export function compileMatcher(
     }
     starts[added++] = used;
     used += words.length;
-    table.add(phrase, target, norm, words.length);
+    table.add(phrase, target, norm, words.length, kind === 'name');
   }
   starts[added] = used;
   // The index numbers its words afresh once it has seen them all (see `CandidateIndex.build`).
@@ -219,7 +248,8 @@ export function compileMatcher(
   for (let p = 0; p < added; p++) trie.insert(ids.subarray(starts[p], starts[p + 1]), p);
   trie.compact();
   table.seal();
-  return new CompiledMatcher(phrases.length, options.minScore, trie, index, table);
+  const names = phrases.reduce((n, p) => (p.kind === 'name' ? n + 1 : n), 0);
+  return new CompiledMatcher(phrases.length - names, options.minScore, trie, index, table);
 }
 
 export class CompiledMatcher implements PhraseMatcher {
@@ -253,15 +283,15 @@ export class CompiledMatcher implements PhraseMatcher {
     this.#search = new Search(trie, index, table, minScore);
   }
 
-  find(utterance: Utterance): Match | null {
+  find(utterance: Utterance, options?: FindOptions): Match | null {
     if (this.#released) throw new Error('this phrase matcher was released');
-    return findBest(utterance, this.#search, this.#table);
+    return findBest(utterance, this.#search, this.#table, options?.names === true);
   }
 
-  nearMiss(utterance: Utterance): Match | null {
+  nearMiss(utterance: Utterance, options?: FindOptions): Match | null {
     if (this.#released) throw new Error('this phrase matcher was released');
     this.#nearSearch ??= new Search(this.#trie, this.#index, this.#table, 0);
-    return findNearest(utterance, this.#nearSearch, this.#table);
+    return findNearest(utterance, this.#nearSearch, this.#table, options?.names === true);
   }
 
   /**
@@ -321,19 +351,40 @@ export function transferList(value: unknown): ArrayBuffer[] {
   return [...buffers];
 }
 
-function findBest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
+function findBest(
+  utterance: Utterance,
+  search: Search,
+  table: PhraseTable,
+  names: boolean,
+): Match | null {
   const { tokens } = utterance;
   search.reset(tokens);
+  const lastNameStart = names ? leadLength(tokens) : -1;
   for (let i = 0; i < tokens.length; i++) {
-    const best = pickBest(search.from(i), table);
+    const best = pickBest(search.from(i, i <= lastNameStart), table);
     if (best) return matchOf(best, i, utterance, table);
   }
   return null;
 }
 
-/** A phrase found from token `startToken`, as the match callers see. */
+/**
+ * How many tokens open the utterance that may come before a name (`LEAD_WORDS`): a name may start
+ * at any token up to and including this index.
+ */
+function leadLength(tokens: Utterance['tokens']): number {
+  let n = 0;
+  while (n < tokens.length && LEAD_WORDS.has(tokens[n]!.norm)) n++;
+  return n;
+}
+
+/**
+ * A phrase found from token `startToken`, as the match callers see. A name's match reaches back
+ * to the start of the utterance, over the greeting before it, so stripping it leaves the request
+ * ("Hey Astraea, who's there?" forwards "who's there?", as the phrase "hey astraea" would).
+ */
 function matchOf(found: Found, startToken: number, u: Utterance, table: PhraseTable): Match {
-  const start = u.tokens[startToken]!.start;
+  const name = table.names[found.phrase] === 1;
+  const start = u.tokens[name ? 0 : startToken]!.start;
   const end = u.tokens[found.endToken]!.end;
   return {
     phrase: table.phrase(found.phrase),
@@ -343,17 +394,24 @@ function matchOf(found: Found, startToken: number, u: Utterance, table: PhraseTa
     end,
     score: found.score,
     exact: found.exact,
+    kind: name ? 'name' : 'phrase',
   };
 }
 
 /** The highest-scoring phrase found from any start (ranked as `find` ranks ties), or null. */
-function findNearest(utterance: Utterance, search: Search, table: PhraseTable): Match | null {
+function findNearest(
+  utterance: Utterance,
+  search: Search,
+  table: PhraseTable,
+  names: boolean,
+): Match | null {
   const { tokens } = utterance;
   search.reset(tokens);
+  const lastNameStart = names ? leadLength(tokens) : -1;
   let best: Found | null = null;
   let bestStart = 0;
   for (let i = 0; i < tokens.length; i++) {
-    for (const f of search.from(i)) {
+    for (const f of search.from(i, i <= lastNameStart)) {
       const higher = best === null || f.score > best.score + SCORE_EPSILON;
       const level = best !== null && Math.abs(f.score - best.score) < SCORE_EPSILON;
       if (higher || (level && compareFound(f, best!, table) < 0)) {
@@ -375,6 +433,8 @@ class Search {
   readonly #singles: (readonly Candidate[] | undefined)[] = [];
   readonly #splits: (readonly Candidate[] | undefined)[] = [];
   readonly #found: Found[] = [];
+  /** Whether names may end the phrases of the current start position. */
+  #names = false;
 
   constructor(trie: PhraseTrie, index: CandidateIndex, table: PhraseTable, minScore: number) {
     this.#trie = trie;
@@ -391,9 +451,10 @@ class Search {
     if (this.#splits.length !== 0) this.#splits.length = 0;
   }
 
-  /** Every phrase that matches starting at token `i`. */
-  from(i: number): readonly Found[] {
+  /** Every phrase that matches starting at token `i` (targets' names too when `names`). */
+  from(i: number, names: boolean): readonly Found[] {
     if (this.#found.length !== 0) this.#found.length = 0;
+    this.#names = names;
     this.#walk(ROOT, i, 0, 0, true, true);
     return this.#found;
   }
@@ -418,6 +479,7 @@ class Search {
         // A one-token phrase has no other word to vouch for a near miss.
         const oneToken = this.#table.tokenCounts[phrase] === 1;
         if (!exact && (score < this.#minScore || (oneToken && !strict))) continue;
+        if (!this.#names && this.#table.names[phrase] === 1) continue;
         this.#found.push({ phrase, endToken: j - 1, score, exact });
       }
     }
@@ -522,6 +584,8 @@ function compareFound(a: Found, b: Found, table: PhraseTable): number {
     tokenCounts[b.phrase]! - tokenCounts[a.phrase]! ||
     normLengths[b.phrase]! - normLengths[a.phrase]! ||
     (Math.abs(b.score - a.score) < SCORE_EPSILON ? 0 : b.score - a.score) ||
+    // A wake phrase someone registered outranks a name it ties with (a clash an older file kept).
+    table.names[a.phrase]! - table.names[b.phrase]! ||
     (a.phrase === b.phrase
       ? 0
       : compareText(table.norm(a.phrase), table.norm(b.phrase)) ||

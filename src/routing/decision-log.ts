@@ -257,8 +257,8 @@ export class DecisionLog {
       confidence: r.confidence,
       listenMode: r.listenMode,
       mode: r.mode,
-      // The phrase in `trigger_phrase:<phrase>` is the words that were matched.
-      reason: full ? r.reason : r.reason.replace(/^trigger_phrase:.*/s, 'trigger_phrase'),
+      // The phrase in `trigger_phrase:<phrase>` (or `trigger_name:`) is the words that were matched.
+      reason: full ? r.reason : r.reason.replace(/^(trigger_phrase|trigger_name):.*/s, '$1'),
       target: r.target,
       match: r.match && {
         phrase: full ? r.match.phrase : null,
@@ -297,7 +297,7 @@ export class DecisionLog {
 function nearMiss(r: DecisionRecord) {
   if (!r.idle?.triggers.nearMiss) return null;
   try {
-    return r.idle.triggers.nearMiss(r.idle.utterance);
+    return r.idle.triggers.nearMiss(r.idle.utterance, { names: r.idle.names === true });
   } catch {
     return null;
   }

@@ -47,9 +47,14 @@ export interface DecisionRecord {
   readonly replyTruncated: boolean;
   /**
    * For an idle utterance: what it was matched against, so the log can compute the best near miss
-   * later, off the request path, against the very table that decided.
+   * later, off the request path, against the very table that decided (`names`: whether targets'
+   * names could wake them).
    */
-  readonly idle: { readonly utterance: Utterance; readonly triggers: PhraseMatcher } | null;
+  readonly idle: {
+    readonly utterance: Utterance;
+    readonly triggers: PhraseMatcher;
+    readonly names?: boolean;
+  } | null;
 }
 
 export type DecisionListener = (record: DecisionRecord) => void;

@@ -3,7 +3,7 @@
  * and the target holding the source's live session, it says what should happen.
  */
 import type { CancelPhrases } from '../matching/cancel-phrases.js';
-import type { Match, PhraseMatcher } from '../matching/matcher.js';
+import type { FindOptions, Match, PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
 
 export type Mode =
@@ -29,7 +29,14 @@ export interface RouterRules {
   readonly triggers: PhraseMatcher;
   readonly cancel: CancelPhrases;
   readonly stripTrigger: boolean;
+  /**
+   * Whether a target's name at the start of the utterance wakes it like a wake phrase
+   * (ECHONET_MATCH_NAMES, decided per front end by the text handler). Default false.
+   */
+  readonly names?: boolean;
 }
+
+const WITH_NAMES: FindOptions = Object.freeze({ names: true });
 
 export function decide(
   utterance: Utterance,
@@ -41,7 +48,7 @@ export function decide(
   // empty turn, and a front end's noise must not keep a conversation open. Fillers ("um", "uh
   // huh") are words and go through: in a conversation they can be the answer.
   if (utterance.tokens.length === 0) return EMPTY_TEXT;
-  const match = rules.triggers.find(utterance);
+  const match = rules.triggers.find(utterance, rules.names === true ? WITH_NAMES : undefined);
   // A cancel is what the utterance ends on, after the wake phrase if any (cancel-phrases.ts):
   // "Hey Astraea, never mind" cancels, "Hey Astraea, cancel my meeting" goes to Astraea.
   const cancel = rules.cancel.find(utterance, match);
@@ -56,7 +63,7 @@ export function decide(
           ? 'session_switch'
           : 'session_open',
       target: match.target,
-      reason: `trigger_phrase:${match.phrase}`,
+      reason: `${match.kind === 'name' ? 'trigger_name' : 'trigger_phrase'}:${match.phrase}`,
       match,
       forward: { text, mode: 'triggered' },
     };
@@ -95,6 +102,23 @@ export function decideActive(decision: Decision, utterance: Utterance, target: s
     reason: 'listen_mode_active',
     match: null,
     forward: { text: utterance.text, mode: 'open_listen' },
+  };
+}
+
+/**
+ * The decision with a default target (ECHONET_DEFAULT_TARGET, or a Wyoming binding's): what would
+ * have been idle for want of a wake phrase and a conversation opens one with `target` instead, as
+ * if its wake phrase had been said. Applied after the listen mode: an assistant that asked to hear
+ * the next utterance (active) comes first. The caller checks that `target` is registered.
+ */
+export function decideDefault(decision: Decision, utterance: Utterance, target: string): Decision {
+  if (decision.reason !== 'no_trigger_no_session') return decision;
+  return {
+    mode: 'session_open',
+    target,
+    reason: 'default_target',
+    match: null,
+    forward: { text: utterance.text, mode: 'triggered' },
   };
 }
 

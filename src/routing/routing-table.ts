@@ -10,6 +10,7 @@ import {
   type MatchOptions,
   type MatcherData,
   type PhraseMatcher,
+  type PhraseOwner,
 } from '../matching/matcher.js';
 
 export interface RouteTarget {
@@ -69,9 +70,17 @@ export function routingTableFrom(data: RoutingTableData): RoutingTable {
   return tableOf(CompiledMatcher.from(data.matcher), data.names, data.listenUrls);
 }
 
+/**
+ * Every target's phrases, and its name as an entry of kind `name` ("echo_bell" is said "echo
+ * bell"): whether a name may wake its target is decided per utterance (`FindOptions.names`), so
+ * turning ECHONET_MATCH_NAMES on or off needs no new table.
+ */
 function compileTriggers(targets: readonly RouteTarget[], options: MatchOptions): CompiledMatcher {
-  const phrases: { phrase: string; target: string }[] = [];
-  for (const t of targets) for (const phrase of t.phrases) phrases.push({ phrase, target: t.name });
+  const phrases: PhraseOwner[] = [];
+  for (const t of targets) {
+    for (const phrase of t.phrases) phrases.push({ phrase, target: t.name });
+    phrases.push({ phrase: t.name, target: t.name, kind: 'name' });
+  }
   return compileMatcher(phrases, options);
 }
 

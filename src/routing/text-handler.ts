@@ -15,10 +15,12 @@ import type { Match, MatchOptions } from '../matching/matcher.js';
 import { LiveTable } from './live-table.js';
 import { prepareUtterance, type Utterance } from '../matching/normalize.js';
 import type { ListenModes, ListenState } from './listen-modes.js';
+import { DEFAULT_MATCH_NAMES, namesWake, type MatchNames } from './name-rules.js';
 import {
   MUTED,
   decide,
   decideActive,
+  decideDefault,
   type Decision,
   type Mode,
   type RouterRules,
@@ -45,7 +47,8 @@ export interface TextInput {
   readonly conversationId?: string | null | undefined;
 }
 
-export type FrontEnd = 'http' | 'wyoming' | 'mqtt';
+export const FRONT_ENDS = ['http', 'wyoming', 'mqtt'] as const;
+export type FrontEnd = (typeof FRONT_ENDS)[number];
 
 export interface MatchView {
   phrase: string;
@@ -88,6 +91,10 @@ export interface RuntimeRules {
   readonly stripTrigger: boolean;
   /** Where an utterance goes once when its target fails; null or absent: nowhere. */
   readonly fallbackTarget?: string | null | undefined;
+  /** Where names wake their targets (ECHONET_MATCH_NAMES); default `wyoming`. */
+  readonly matchNames?: MatchNames;
+  /** ECHONET_DEFAULT_TARGET; '' or absent: none. */
+  readonly defaultTarget?: string;
 }
 
 export interface TextHandlerOptions extends RuntimeRules {
@@ -98,8 +105,8 @@ export interface TextHandlerOptions extends RuntimeRules {
   readonly listenModes?: ListenModes;
   /** Hears of every decision once it is final (the decision log); must not block. */
   readonly onDecision?: DecisionListener;
-  /** Hears of a setting that cannot be applied (a fallback target not registered), once each. */
-  readonly warn?: (message: string) => void;
+  /** Hears of a configuration problem met while routing (one line, said once each). */
+  readonly onWarning?: (message: string) => void;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */
   readonly targetLimits?: {
     readonly maxInflight: number;
@@ -122,13 +129,19 @@ export class TextHandler {
   readonly #fallbackMissing = (name: string): void => {
     if (this.#missingWarned.has(name)) return;
     this.#missingWarned.add(name);
-    this.#options.warn?.(
+    this.#options.onWarning?.(
       `fallback target '${name}' is not registered; failed forwards get no fallback until it is`,
     );
   };
+  #matchNames: MatchNames;
+  #defaultTarget: string;
+  /** Default targets already warned about as not registered (said once each while they are not). */
+  readonly #warnedDefaults = new Set<string>();
   readonly #live: LiveTable;
   /** What `decide` needs of the current table; replaced with it, not rebuilt per utterance. */
   #rules: RouterRules;
+  /** `#rules` with targets' names waking them too (ECHONET_MATCH_NAMES). */
+  #namedRules: RouterRules;
 
   /**
    * `table`: the registry as compiled at start-up; `builder` builds the next ones (live-table.ts).
@@ -145,7 +158,10 @@ export class TextHandler {
     this.#cancel = compileCancelPhrases(options.cancelPhrases);
     this.#stripTrigger = options.stripTrigger;
     this.#fallbackTarget = options.fallbackTarget ?? null;
+    this.#matchNames = options.matchNames ?? DEFAULT_MATCH_NAMES;
+    this.#defaultTarget = options.defaultTarget ?? '';
     this.#rules = this.#rulesFor(table);
+    this.#namedRules = { ...this.#rules, names: true };
     const limits = options.targetLimits ?? DEFAULT_TARGET_LIMITS;
     this.health = new TargetHealth({
       maxInflight: limits.maxInflight,
@@ -173,7 +189,10 @@ export class TextHandler {
     }
     this.#stripTrigger = settings.stripTrigger;
     this.#fallbackTarget = settings.fallbackTarget ?? null;
+    this.#matchNames = settings.matchNames ?? DEFAULT_MATCH_NAMES;
+    this.#defaultTarget = settings.defaultTarget ?? '';
     this.#rules = this.#rulesFor(this.#live.table);
+    this.#namedRules = { ...this.#rules, names: true };
   }
 
   /** The routing table in use. */
@@ -206,6 +225,9 @@ export class TextHandler {
    */
   #swapped(previous: RoutingTable, table: RoutingTable): void {
     this.#rules = this.#rulesFor(table);
+    this.#namedRules = { ...this.#rules, names: true };
+    // A default target registered now is warned about again if it goes.
+    for (const name of this.#warnedDefaults) if (table.has(name)) this.#warnedDefaults.delete(name);
     this.sessions.endWhere((s) => !table.has(s.target));
     this.health.retain(table.names());
     for (const name of table.names()) {
@@ -216,15 +238,21 @@ export class TextHandler {
 
   /**
    * What the router would decide for `text`, without forwarding or touching sessions, in the
-   * listen mode the source (or, without one, every source) is in.
+   * listen mode the source (or, without one, every source) is in, as heard by `frontEnd`.
    */
-  preview(text: string, sourceId?: string): Decision {
+  preview(text: string, sourceId?: string, frontEnd: FrontEnd = 'http'): Decision {
     const listen = this.#options.listenModes?.for(sourceId ?? '');
     if (listen?.state.mode === 'inactive') return MUTED;
     const live = sourceId === undefined ? undefined : this.sessions.live(sourceId);
     const utterance = prepareUtterance(text);
-    const decision = decide(utterance, live?.target ?? null, this.#rules);
-    return withListenMode(decision, utterance, listen, this.table);
+    const decision = decide(utterance, live?.target ?? null, this.#rulesHeardBy(frontEnd));
+    const table = this.table;
+    return this.#withDefault(
+      withListenMode(decision, utterance, listen, table),
+      utterance,
+      undefined,
+      table,
+    );
   }
 
   async handle(input: TextInput): Promise<TextResult> {
@@ -242,11 +270,11 @@ export class TextHandler {
       live = undefined;
     }
     const utterance = prepareUtterance(input.text);
-    const rules = this.#rules;
-    const decision = withListenMode(
-      decide(utterance, live?.target ?? null, rules),
+    const rules = this.#rulesHeardBy(input.frontEnd ?? 'http');
+    const decision = this.#withDefault(
+      withListenMode(decide(utterance, live?.target ?? null, rules), utterance, listen, table),
       utterance,
-      listen,
+      input.defaultTarget,
       table,
     );
 
@@ -344,7 +372,11 @@ export class TextHandler {
       intendedTarget: result.intended_target ?? null,
       reply: result.reply,
       replyTruncated: truncated,
-      idle: decision.mode === 'idle' ? { utterance, triggers: rules.triggers } : null,
+
+      idle:
+        decision.mode === 'idle'
+          ? { utterance, triggers: rules.triggers, names: rules.names === true }
+          : null,
     });
     return result;
   }
@@ -403,12 +435,45 @@ export class TextHandler {
     };
   }
 
+  /** The rules for an utterance heard by `frontEnd` (names wake targets or not). */
+  #rulesHeardBy(frontEnd: FrontEnd): RouterRules {
+    return namesWake(this.#matchNames, frontEnd) ? this.#namedRules : this.#rules;
+  }
+
   #rulesFor(table: RoutingTable): RouterRules {
     return {
       triggers: table.triggers,
       cancel: this.#cancel,
       stripTrigger: this.#stripTrigger,
     };
+  }
+
+  /**
+   * The decision with the default target: the input's own (a Wyoming binding's; null: none), else
+   * the configured one. One that is not registered leaves the utterance idle, as without one, and
+   * is warned about once.
+   */
+  #withDefault(
+    decision: Decision,
+    utterance: Utterance,
+    requested: string | null | undefined,
+    table: RoutingTable,
+  ): Decision {
+    if (decision.reason !== 'no_trigger_no_session') return decision;
+    const target = (
+      requested === undefined ? this.#defaultTarget : (requested ?? '')
+    ).toLowerCase();
+    if (target === '') return decision;
+    if (!table.has(target)) {
+      if (!this.#warnedDefaults.has(target)) {
+        this.#warnedDefaults.add(target);
+        this.#options.onWarning?.(
+          `default target '${target}' is not registered: utterances with no wake phrase and no conversation route nowhere until it is`,
+        );
+      }
+      return decision;
+    }
+    return decideDefault(decision, utterance, target);
   }
 }
 

@@ -16,16 +16,25 @@
  * targets are written or repaired again; a stale owner is still never reported, but a missing row
  * lets one registration through that the full check would have refused.
  *
+ * A target's name is indexed like one more of its phrases (keyed as the phrase "echo_bell" would
+ * be: "echo bell"), because the router lets a name at the start of an utterance wake its target
+ * (ECHONET_MATCH_NAMES): a name and another target's phrase that share a key are the same 409 as
+ * two phrases. Always, whatever ECHONET_MATCH_NAMES says: that setting is live and per front end,
+ * and the registry cannot refuse after the fact what it let in while names were off. Which rows are
+ * names is not stored; it is read back from the `targets` row, like every reported owner.
+ *
  * Every method here must run inside a write transaction; `TargetRegistry` opens them.
  */
 import type { Db } from './db.js';
 import { PHRASE_TRIGGERS, PHRASE_TRIGGERS_SQL } from './migrations.js';
 import type { PhraseRules } from './phrase-rules.js';
 
-/** Another target that owns a phrase, and that phrase as it registered it. */
+/** Another target that owns a phrase, and that phrase as it registered it (or its name). */
 export interface PhraseOwner {
   readonly target: string;
   readonly phrase: string;
+  /** True when what collides is the owner's name, not one of its phrases. */
+  readonly isName: boolean;
 }
 
 /**
@@ -145,8 +154,8 @@ export class PhraseIndex {
       const candidates = this.#owners.all({ norm, requester });
       if (candidates.length === 0) return undefined;
       for (const target of candidates) {
-        const real = this.#phraseOf(target, norm);
-        if (real !== undefined) return { target, phrase: real };
+        const real = this.#ownedBy(target, norm);
+        if (real !== undefined) return real;
         // Ends: a re-derived target matches its real row, so it is never a candidate again.
         this.#rederive(target);
       }
@@ -161,12 +170,13 @@ export class PhraseIndex {
   }
 
   /**
-   * Adds rows for phrases Echonet itself just wrote after `ownerOf` found no conflict; the unique
-   * index turns a check this code forgot into a failed write, never into a silent clash.
+   * Adds rows for the phrases (and the name) of a target Echonet itself just wrote after `ownerOf`
+   * found no conflict; the unique index turns a check this code forgot into a failed write, never
+   * into a silent clash.
    */
   add(target: string, phrases: readonly string[]): void {
     const seen = new Set<string>();
-    for (const phrase of phrases) {
+    for (const phrase of [...phrases, target]) {
       const norm = this.#rules.key(phrase);
       if (norm === '' || seen.has(norm)) continue;
       seen.add(norm);
@@ -201,21 +211,29 @@ export class PhraseIndex {
   #rederive(target: string): void {
     this.remove(target);
     const seen = new Set<string>();
-    for (const json of this.#targetRows.all(target)) {
-      for (const phrase of parsePhrases(json)) {
-        const norm = this.#rules.key(phrase);
-        if (norm === '' || seen.has(norm)) continue;
-        seen.add(norm);
-        this.#insertShadowed.run({ norm, target });
-      }
+    const rows = this.#targetRows.all(target);
+    // The name after the phrases: where both share a key, one row stands for both.
+    const phrases = rows.flatMap(parsePhrases);
+    if (rows.length > 0) phrases.push(target);
+    for (const phrase of phrases) {
+      const norm = this.#rules.key(phrase);
+      if (norm === '' || seen.has(norm)) continue;
+      seen.add(norm);
+      this.#insertShadowed.run({ norm, target });
     }
     this.#markFresh.run(target);
   }
 
-  /** The phrase of `target`'s real row that normalises to `norm`, if any. */
-  #phraseOf(target: string, norm: string): string | undefined {
-    for (const json of this.#targetRows.all(target)) {
-      for (const phrase of parsePhrases(json)) if (this.#rules.key(phrase) === norm) return phrase;
+  /** What of `target`'s real row normalises to `norm` (a phrase, else its name), if anything. */
+  #ownedBy(target: string, norm: string): PhraseOwner | undefined {
+    const rows = this.#targetRows.all(target);
+    for (const json of rows) {
+      for (const phrase of parsePhrases(json)) {
+        if (this.#rules.key(phrase) === norm) return { target, phrase, isName: false };
+      }
+    }
+    if (rows.length > 0 && this.#rules.key(target) === norm) {
+      return { target, phrase: target, isName: true };
     }
     return undefined;
   }

@@ -12,7 +12,8 @@ export interface PhraseRules {
   /** The form two phrases that route alike share ('' when a phrase has no matchable words). */
   readonly key: (phrase: string) => string;
   /**
-   * Changes when `key` does, and with every Echonet release. The derived phrase table records
+   * Changes when `key` does, when what the index holds does (targets' names joined their phrases),
+   * and with every Echonet release. The derived phrase table records
    * the fingerprint it was built with and is rebuilt on open when the code's differs, so an
    * upgrade never keeps keys made by older rules (one to two seconds at 100 000 phrases, once).
    */
@@ -39,8 +40,12 @@ const PROBES = [
   'Ελληνικά Русский हिन्दी 日本語',
 ];
 
+/** What the derived index holds per target; change it when that changes, so old files rebuild. */
+const INDEX_CONTENT = 'phrases and name';
+
 export function phraseRules(key: (phrase: string) => string = normalizePhrase): PhraseRules {
-  const hash = createHash('sha256').update(`${VERSION}\n`);
+  // What the index holds, beside the key: rows made before names were indexed lack them.
+  const hash = createHash('sha256').update(`${VERSION}\n${INDEX_CONTENT}\n`);
   for (const probe of PROBES) hash.update(`${key(probe)}\n`);
   return { key, fingerprint: hash.digest('hex').slice(0, 16) };
 }

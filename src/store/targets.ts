@@ -2,11 +2,12 @@
  * The target registry, in the v1 `targets` table the Python service also reads: names stored
  * lower-case, phrases as a JSON array. Statements are prepared once, when the registry is built.
  * Writes keep the normalised-phrase index (phrase-index.ts) in the same IMMEDIATE transaction and
- * refuse a phrase another target owns, whichever process or connection writes first.
+ * refuse a phrase another target owns, whichever process or connection writes first. A target's
+ * name counts as one of its phrases (it can wake the target, ECHONET_MATCH_NAMES).
  */
 import { PhraseConflict, StorageError } from '../errors.js';
 import type { Db } from './db.js';
-import { parsePhrases, type PhraseIndex } from './phrase-index.js';
+import { parsePhrases, type PhraseIndex, type PhraseOwner } from './phrase-index.js';
 import { hasTable } from './migrations.js';
 
 export interface Target {
@@ -100,10 +101,7 @@ export class TargetRegistry {
     this.#db
       .transaction(() => {
         index.repair();
-        for (const phrase of target.phrases) {
-          const owner = index.ownerOf(phrase, name);
-          if (owner) throw new PhraseConflict(phrase, owner.target, name, owner.phrase);
-        }
+        assertFree(index, { ...target, name });
         this.#beforeOwnWrite();
         this.#write(index, { ...target, name });
         this.#afterOwnWrite();
@@ -174,10 +172,7 @@ export class TargetRegistry {
           index.clear();
         }
         for (const t of incoming) {
-          for (const phrase of t.phrases) {
-            const owner = index.ownerOf(phrase, t.name);
-            if (owner) throw new PhraseConflict(phrase, owner.target, t.name, owner.phrase);
-          }
+          assertFree(index, t);
           this.#write(index, t);
         }
         if (options.merge) for (const t of incoming) index.markFresh(t.name);
@@ -230,6 +225,24 @@ export class TargetRegistry {
   #changed(): void {
     for (const l of this.#listeners) l();
   }
+}
+
+/**
+ * Throws PhraseConflict when another target owns one of `t`'s phrases or its name (names wake
+ * their targets like phrases); `t.name` is lower-case.
+ */
+function assertFree(index: PhraseIndex, t: Target): void {
+  const refuse = (phrase: string, owner: PhraseOwner, isName: boolean) =>
+    new PhraseConflict(phrase, owner.target, t.name, owner.phrase, {
+      name: isName,
+      ownerName: owner.isName,
+    });
+  for (const phrase of t.phrases) {
+    const owner = index.ownerOf(phrase, t.name);
+    if (owner) throw refuse(phrase, owner, false);
+  }
+  const owner = index.ownerOf(t.name, t.name);
+  if (owner) throw refuse(t.name, owner, true);
 }
 
 function toTarget(row: TargetRow): Target {

@@ -27,10 +27,11 @@ describe('a foreign writer on the same file', () => {
               .pluck()
               .get();
             const norms = reader
-              .prepare("SELECT norm FROM echonet_phrases WHERE target = 'astraea'")
+              .prepare("SELECT norm FROM echonet_phrases WHERE target = 'astraea' ORDER BY norm")
               .pluck()
               .all();
-            return stale === 0 && norms.length === 1 && norms[0] === 'hello starlight';
+            // Its new phrase, and its name (names are indexed like phrases).
+            return stale === 0 && norms.join('|') === 'astraea|hello starlight';
           },
           { what: 'the phrase index to follow the foreign write' },
         );

@@ -36,11 +36,13 @@ function logRows(t: TestApp, name: string) {
 const ROUTER_KEYS = [
   'active_timeout_s',
   'cancel_phrases',
+  'default_target',
   'fallback_target',
   'forward_strip_trigger',
   'http_timeout_s',
   'match_fuzzy',
   'match_min_score',
+  'match_names',
   'session_timeout_s',
 ];
 
@@ -135,6 +137,12 @@ describe('PUT /config/{key}', () => {
       'must be a float: a number of seconds greater than 0 and at most 300',
     ],
     ['match_min_score', '1.5', 'must be a float: a number from 0 to 1'],
+    ['match_names', 'sometimes', 'must be a str: one of wyoming, all, off'],
+    [
+      'default_target',
+      'Astraea Prime',
+      'must be a str: a target name (1 to 32 of a-z, 0-9, _ or -), or empty for none',
+    ],
     ['active_timeout_s', '', 'must be a float'],
     ['enable_preroll_buffer', 'yes please', 'must be a bool'],
     ['preroll_buffer_seconds', 'two', 'must be a float'],

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { compileCancelPhrases } from '../../src/matching/cancel-phrases.js';
 import { compileMatcher } from '../../src/matching/matcher.js';
 import { prepareUtterance } from '../../src/matching/normalize.js';
-import { decide, decideActive, withoutSpan } from '../../src/routing/router.js';
+import {
+  decide,
+  decideActive,
+  decideDefault,
+  withoutSpan,
+  type RouterRules,
+} from '../../src/routing/router.js';
+import { buildRoutingTable } from '../../src/routing/routing-table.js';
 
 const triggers = compileMatcher(
   [
@@ -13,7 +20,7 @@ const triggers = compileMatcher(
   { fuzzy: false, minScore: 1 },
 );
 const cancel = compileCancelPhrases(['cancel', 'never mind', 'nevermind', 'stop listening']);
-const rules = { triggers, cancel, stripTrigger: true };
+const rules: RouterRules = { triggers, cancel, stripTrigger: true };
 const route = (text: string, session: string | null = null, r = rules) =>
   decide(prepareUtterance(text), session, r);
 
@@ -198,5 +205,77 @@ describe('decideActive', () => {
       mode: 'session_continue',
       target: 'astraea',
     });
+  });
+});
+
+describe('names', () => {
+  const named = buildRoutingTable(
+    [
+      { name: 'astraea', baseUrl: 'http://a:1', phrases: ['hey astraea'] },
+      { name: 'echobell', baseUrl: 'http://e:1', phrases: ['hey echo'] },
+    ],
+    { fuzzy: true, minScore: 0.88 },
+  );
+  const withNames = { ...rules, triggers: named.triggers, names: true };
+
+  it('open a session with the target named at the start, the name stripped', () => {
+    expect(route("Astraea, who's at the door?", null, withNames)).toMatchObject({
+      mode: 'session_open',
+      target: 'astraea',
+      reason: 'trigger_name:astraea',
+      forward: { text: "who's at the door?", mode: 'triggered' },
+    });
+    expect(route('echobell ring', 'astraea', withNames)).toMatchObject({
+      mode: 'session_switch',
+      target: 'echobell',
+      reason: 'trigger_name:echobell',
+    });
+  });
+
+  it('wake nobody where the rules leave them off', () => {
+    expect(
+      route("Astraea, who's at the door?", null, { ...withNames, names: false }),
+    ).toMatchObject({ mode: 'idle', reason: 'no_trigger_no_session' });
+    expect(route('Astraea, lights', 'echobell', { ...withNames, names: undefined })).toMatchObject({
+      mode: 'session_continue',
+      target: 'echobell',
+    });
+  });
+
+  it('give way to a cancel phrase', () => {
+    expect(route('Astraea, never mind', 'astraea', withNames)).toMatchObject({
+      mode: 'session_end',
+    });
+  });
+});
+
+describe('decideDefault', () => {
+  const withDefault = (text: string, session: string | null = null) =>
+    decideDefault(route(text, session), prepareUtterance(text), 'astraea');
+
+  it('opens a session with the default target for what would have been idle', () => {
+    expect(withDefault('what time is it')).toEqual({
+      mode: 'session_open',
+      target: 'astraea',
+      reason: 'default_target',
+      match: null,
+      forward: { text: 'what time is it', mode: 'triggered' },
+    });
+  });
+
+  it('leaves wake phrases, conversations, cancel and empty text alone', () => {
+    expect(withDefault('hey echo lights')).toMatchObject({ target: 'echobell' });
+    expect(withDefault('and tomorrow', 'echobell')).toMatchObject({
+      mode: 'session_continue',
+      target: 'echobell',
+    });
+    expect(withDefault('cancel')).toMatchObject({ mode: 'session_end' });
+    expect(withDefault('?!')).toMatchObject({ mode: 'idle', reason: 'empty_text' });
+  });
+
+  it('comes after the active listen mode, which claims the utterance first', () => {
+    const text = 'sure';
+    const active = decideActive(route(text), prepareUtterance(text), 'echobell');
+    expect(decideDefault(active, prepareUtterance(text), 'astraea')).toBe(active);
   });
 });

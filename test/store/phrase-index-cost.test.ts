@@ -103,13 +103,14 @@ describe('registration cost', () => {
     const atSmall = work(small);
     const atLarge = work(large);
     expect(atLarge).toEqual(atSmall);
-    // Each own phrase is normalised to look it up and to index it; a conflict reads the owner's
-    // phrases up to the one that clashes. A reopen with nothing changed normalises nothing.
+    // Each own phrase, and the target's name, is normalised to look it up and to index it; a
+    // conflict reads the owner's phrases up to the one that clashes. A reopen with nothing changed
+    // normalises nothing.
     expect(atSmall).toEqual({
-      register: 2 * PER_TARGET,
-      reRegister: 2 * (PER_TARGET - 1),
+      register: 2 * (PER_TARGET + 1),
+      reRegister: 2 * PER_TARGET,
       conflict: 1 + PER_TARGET,
-      mergeOne: 2,
+      mergeOne: 2 * 2,
       delete: 0,
       reopen: 0,
     });

@@ -83,7 +83,10 @@ describe('phrase index', () => {
     const ddlBefore = targetsDdl(path);
     const store = openStore(path);
     expect(store.migrated).toEqual(MIGRATIONS.map((m) => m.version).filter((v) => v >= 5));
+    // Each target's name is indexed with its phrases (names wake their targets).
     expect(indexRows(path)).toEqual([
+      { norm: 'astraea', target: 'astraea', shadowed: 0 },
+      { norm: 'echobell', target: 'echobell', shadowed: 0 },
       { norm: 'hello astraea', target: 'astraea', shadowed: 0 },
       { norm: 'hey astraea', target: 'astraea', shadowed: 0 },
       { norm: 'hey echo', target: 'echobell', shadowed: 0 },
@@ -115,8 +118,10 @@ describe('phrase index', () => {
     store.targets.upsert({ name: 'nova', baseUrl: 'http://n:1', phrases: ['hey astraea'] });
     expect(store.targets.get('nova')?.phrases).toEqual(['hey astraea']);
     expect(indexRows(path).map((r) => `${r.norm}:${r.target}`)).toEqual([
+      'astraea:astraea',
       'hey astraea:nova',
       'hey nova:astraea',
+      'nova:nova',
     ]);
     store.close();
   });
@@ -140,7 +145,10 @@ describe('phrase index', () => {
     pythonUpsert(path, 'vega', ['hey vega']);
     rawExec(path, "DELETE FROM targets WHERE name = 'vega'");
     const store = openStore(path);
-    expect(indexRows(path)).toEqual([{ norm: 'hey astraea', target: 'astraea', shadowed: 0 }]);
+    expect(indexRows(path)).toEqual([
+      { norm: 'astraea', target: 'astraea', shadowed: 0 },
+      { norm: 'hey astraea', target: 'astraea', shadowed: 0 },
+    ]);
     expect(store.targets.repairPhraseIndex()).toBe(0);
     store.close();
   });
@@ -152,7 +160,7 @@ describe('phrase index', () => {
     pythonUpsert(path, 'vega', ['hey vega']);
     expect(store.targets.repairPhraseIndex()).toBe(2);
     expect(store.targets.repairPhraseIndex()).toBe(0);
-    expect(indexRows(path).map((r) => r.target)).toEqual(['astraea', 'vega']);
+    expect(indexRows(path).map((r) => r.target)).toEqual(['astraea', 'astraea', 'vega', 'vega']);
     store.close();
   });
 
@@ -164,9 +172,11 @@ describe('phrase index', () => {
     rawExec(path, "INSERT INTO echonet_phrases (target, norm) VALUES ('astraea', 'hey zed')");
     store.targets.upsert({ name: 'zed', baseUrl: 'http://z:1', phrases: ['hey zed'] });
     expect(indexRows(path).map((r) => `${r.norm}:${r.target}`)).toEqual([
+      'astraea:astraea',
       'hello astraea:astraea',
       'hey astraea:astraea',
       'hey zed:zed',
+      'zed:zed',
     ]);
     store.close();
   });
@@ -177,7 +187,10 @@ describe('phrase index', () => {
     pythonUpsert(path, 'one', ['hey twin']);
     pythonUpsert(path, 'two', ['Hey, Twin']);
     store.targets.repairPhraseIndex();
+    // The names are indexed too, in spoken form ("one" is said like "1").
     expect(indexRows(path)).toEqual([
+      { norm: '1', target: 'one', shadowed: 0 },
+      { norm: '2', target: 'two', shadowed: 0 },
       { norm: 'hey twin', target: 'one', shadowed: 0 },
       { norm: 'hey twin', target: 'two', shadowed: 1 },
     ]);
@@ -185,7 +198,10 @@ describe('phrase index', () => {
     expect(conflictOf(() => store.targets.upsert(third)).owner).toBe('one');
     // The owner goes through Echonet: the other keeps the phrase.
     store.targets.delete('one');
-    expect(indexRows(path)).toEqual([{ norm: 'hey twin', target: 'two', shadowed: 0 }]);
+    expect(indexRows(path)).toEqual([
+      { norm: '2', target: 'two', shadowed: 0 },
+      { norm: 'hey twin', target: 'two', shadowed: 0 },
+    ]);
     expect(conflictOf(() => store.targets.upsert(third)).owner).toBe('two');
     store.targets.delete('two');
     store.targets.upsert(third);
@@ -275,7 +291,10 @@ describe('phrase index', () => {
     store.targets.replaceAll([{ name: 'orion', baseUrl: 'http://o:1', phrases: ['hey vega'] }], {
       merge: false,
     });
-    expect(indexRows(path)).toEqual([{ norm: 'hey vega', target: 'orion', shadowed: 0 }]);
+    expect(indexRows(path)).toEqual([
+      { norm: 'hey vega', target: 'orion', shadowed: 0 },
+      { norm: 'orion', target: 'orion', shadowed: 0 },
+    ]);
     store.close();
   });
 
@@ -283,27 +302,67 @@ describe('phrase index', () => {
     const path = tempDbPath(dir);
     openStore(path).close();
     const rounds = 30;
-    const [left, right] = await race(path, ['left', 'right'], rounds);
+    const [left, right] = await race(
+      path,
+      [
+        "{ name: 'left-' + i, baseUrl: 'http://x:1', phrases: ['hey shared ' + i] }",
+        "{ name: 'right-' + i, baseUrl: 'http://x:1', phrases: ['hey shared ' + i] }",
+      ],
+      rounds,
+    );
     for (let i = 0; i < rounds; i++) {
       // Exactly one of the two got each phrase; the other was told it is taken.
       expect([left![i], right![i]].sort(), `round ${i}`).toEqual(['PHRASE_CONFLICT', 'ok']);
     }
     const store = openStore(path);
     expect(store.targets.count()).toBe(rounds);
-    expect(indexRows(path)).toHaveLength(rounds);
+    // The winner's phrase and its name.
+    expect(indexRows(path)).toHaveLength(rounds * 2);
+    store.close();
+  });
+
+  it('lets only one of two processes have a key when one registers it as a name, the other as a phrase', async () => {
+    const path = tempDbPath(dir);
+    const seed = openStore(path);
+    seed.targets.upsert({ name: 'vega', baseUrl: 'http://v:1', phrases: ['hey vega'] });
+    seed.close();
+    // Indexed by a build before names: both processes find the index to rebuild as they open.
+    rawExec(
+      path,
+      `DELETE FROM echonet_phrases WHERE norm = 'vega';
+       UPDATE echonet_phrases_rules SET fingerprint = 'before-names'`,
+    );
+    const rounds = 30;
+    const [named, phrased] = await race(
+      path,
+      [
+        "{ name: 'shared-' + i, baseUrl: 'http://x:1', phrases: ['hey left ' + i] }",
+        "{ name: 'right-' + i, baseUrl: 'http://x:1', phrases: ['Shared ' + i] }",
+      ],
+      rounds,
+    );
+    for (let i = 0; i < rounds; i++) {
+      expect([named![i], phrased![i]].sort(), `round ${i}`).toEqual(['PHRASE_CONFLICT', 'ok']);
+    }
+    const store = openStore(path);
+    const owners = new Map<string, string[]>();
+    for (const r of indexRows(path)) owners.set(r.norm, [...(owners.get(r.norm) ?? []), r.target]);
+    for (let i = 0; i < rounds; i++) expect(owners.get(`shared ${i}`)).toHaveLength(1);
+    expect(owners.get('vega')).toEqual(['vega']);
+    expect(store.targets.count()).toBe(rounds + 1);
     store.close();
   });
 });
 
 /**
- * One child process per name, each registering `${name}-i` with "hey shared i" in round i. Every
+ * One child process per target, each registering the target its expression makes of i in round i. Every
  * round starts in all of them at once (a barrier: each says it is ready, then all are told to
  * go), so their write transactions really contend. Resolves with "ok" or the error code per
  * round and process. Uses the built store (npm test builds first).
  */
-async function race(path: string, names: string[], rounds: number): Promise<string[][]> {
+async function race(path: string, targets: string[], rounds: number): Promise<string[][]> {
   const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
-  const children = names.map((who) => {
+  const children = targets.map((target) => {
     const script = `
       import { createInterface } from 'node:readline';
       const { openStore } = await import(${JSON.stringify(storeModule)});
@@ -314,7 +373,7 @@ async function race(path: string, names: string[], rounds: number): Promise<stri
         console.log('ready');
         await lines.next();
         try {
-          store.targets.upsert({ name: '${who}-' + i, baseUrl: 'http://x:1', phrases: ['hey shared ' + i] });
+          store.targets.upsert(${target});
           out.push('ok');
         } catch (err) {
           out.push(err.code ?? String(err));
@@ -345,3 +404,108 @@ async function race(path: string, names: string[], rounds: number): Promise<stri
     ),
   );
 }
+
+describe('names in the phrase index', () => {
+  const nova = (phrases: string[]) => ({ name: 'nova', baseUrl: 'http://n:1', phrases });
+
+  it('refuses a phrase that is another target’s name, and a name that is another’s phrase', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    store.targets.upsert(astraea);
+    const phraseOnName = conflictOf(() => store.targets.upsert(nova(['Astraea!'])));
+    expect(phraseOnName).toMatchObject({
+      owner: 'astraea',
+      ownerPhrase: 'astraea',
+      isName: false,
+      ownerIsName: true,
+    });
+    expect(phraseOnName.message).toBe(
+      "Phrase 'Astraea!' of target 'nova' collides with the name of target 'astraea' (a target's name wakes it like a wake phrase)",
+    );
+    store.targets.upsert({ name: 'vega', baseUrl: 'http://v:1', phrases: ['hey nova'] });
+    const nameOnPhrase = conflictOf(() =>
+      store.targets.upsert({ name: 'hey-nova', baseUrl: 'http://n:1', phrases: ['hi nova'] }),
+    );
+    expect(nameOnPhrase.message).toBe(
+      "The name of target 'hey-nova' collides with phrase 'hey nova' of target 'vega' (a target's name wakes it like a wake phrase)",
+    );
+    // Two names said alike ("echo_bell" and "echo-bell" are both "echo bell").
+    store.targets.upsert({ name: 'echo_bell', baseUrl: 'http://e:1', phrases: ['ring ring'] });
+    expect(
+      conflictOf(() =>
+        store.targets.upsert({ name: 'echo-bell', baseUrl: 'http://e:1', phrases: ['dong'] }),
+      ).message,
+    ).toBe(
+      "The name of target 'echo-bell' collides with the name of target 'echo_bell' (a target's name wakes it like a wake phrase)",
+    );
+    // Nothing refused was written.
+    expect(store.targets.all().map((t) => t.name)).toEqual(['astraea', 'echo_bell', 'vega']);
+    store.close();
+  });
+
+  it('lets a target use its own name as a phrase, and frees a name when its target goes', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    store.targets.upsert({ ...astraea, phrases: ['Astraea', 'hey astraea'] });
+    expect(indexRows(path).filter((r) => r.norm === 'astraea')).toEqual([
+      { norm: 'astraea', target: 'astraea', shadowed: 0 },
+    ]);
+    store.targets.delete('astraea');
+    store.targets.upsert(nova(['astraea']));
+    store.close();
+  });
+
+  it('applies to restores: a restored name may not be another restored target’s phrase', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    expect(
+      conflictOf(() =>
+        store.targets.replaceAll([astraea, nova(['hey nova', 'astraea'])], { merge: false }),
+      ).message,
+    ).toBe(
+      "Phrase 'astraea' of target 'nova' collides with the name of target 'astraea' (a target's name wakes it like a wake phrase)",
+    );
+    expect(store.targets.count()).toBe(0);
+    store.close();
+  });
+
+  it('indexes the names of a file indexed before names were, when it opens', () => {
+    const path = tempDbPath(dir);
+    const first = openStore(path);
+    first.targets.upsert(astraea);
+    first.close();
+    // The file as an earlier build left it: no name rows, its own rules fingerprint.
+    rawExec(
+      path,
+      `DELETE FROM echonet_phrases WHERE norm = 'astraea';
+       UPDATE echonet_phrases_rules SET fingerprint = 'before-names'`,
+    );
+    const store = openStore(path);
+    expect(indexRows(path).map((r) => r.norm)).toEqual(['astraea', 'hello astraea', 'hey astraea']);
+    expect(conflictOf(() => store.targets.upsert(nova(['astraea']))).ownerIsName).toBe(true);
+    store.close();
+  });
+
+  it('keeps a name/phrase clash another tool stored, and refuses the shared key to a third', () => {
+    const path = tempDbPath(dir);
+    const store = openStore(path);
+    // The Python service checks nothing: "Vega" is a name here and a phrase of orion there.
+    pythonUpsert(path, 'Vega', ['hey vega']);
+    pythonUpsert(path, 'orion', ['vega']);
+    store.targets.repairPhraseIndex();
+    // Re-derived in name order, the first keeps the key; the other is kept, shadowed.
+    expect(indexRows(path).filter((r) => r.norm === 'vega')).toEqual([
+      { norm: 'vega', target: 'orion', shadowed: 0 },
+      { norm: 'vega', target: 'vega', shadowed: 1 },
+    ]);
+    expect(conflictOf(() => store.targets.upsert(nova(['Vega']))).owner).toBe('orion');
+    // orion cannot be registered again with the clash; without it, it can.
+    expect(
+      conflictOf(() =>
+        store.targets.upsert({ name: 'orion', baseUrl: 'http://o:1', phrases: ['vega'] }),
+      ).ownerIsName,
+    ).toBe(true);
+    store.targets.upsert({ name: 'orion', baseUrl: 'http://o:1', phrases: ['hey orion'] });
+    store.close();
+  });
+});
