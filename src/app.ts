@@ -214,6 +214,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     version: VERSION,
     clock,
     httpTimeoutS: () => runtime.values.httpTimeoutS,
+    bindings: () => runtime.values.wyomingBindings,
     log: app.log,
   });
   app.decorate('wyoming', wyoming);
@@ -237,6 +238,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);
     }
     if (changed.has('matchFuzzy') || changed.has('matchMinScore')) handler.registryChanged();
+    // Opens and closes ports in the background (a port in use is logged, not thrown).
+    if (changed.has('wyomingBindings')) void wyoming.rebind();
   });
   const stopWarnings = runtime.onWarning((message) => app.log.warn(message));
   const reload = () => handler.registryChanged();

@@ -109,14 +109,27 @@ const proxyEntry = (s: string) => {
   return rule === undefined || rule.kind === 'host' ? undefined : ruleText(rule);
 };
 
-/** An extra Wyoming port and the target an utterance naming no assistant goes to there. */
-export interface WyomingBinding {
-  readonly port: number;
-  readonly target: string;
+/**
+ * An extra Wyoming port and the target an utterance naming no assistant goes to there; written
+ * back (GET /config, `.env`) as `port=target`.
+ */
+export class WyomingBinding {
+  constructor(
+    readonly port: number,
+    readonly target: string,
+  ) {}
+
+  toString(): string {
+    return `${this.port}=${this.target}`;
+  }
 }
 
-/** `10801=astraea,10802=echobell`: ports 1 to 65535, each once, and target names. */
+/**
+ * `10801=astraea,10802=echobell`: ports 1 to 65535, each once, and target names. Empty is no
+ * bindings (through the config API, which can then override the variable with none).
+ */
 function wyomingBindings(raw: string): readonly WyomingBinding[] | undefined {
+  if (raw.trim() === '') return [];
   const port = integer(1, 65535);
   const bindings = listOf((entry) => {
     const m = /^([^=]+)=(.+)$/.exec(entry);
@@ -124,7 +137,7 @@ function wyomingBindings(raw: string): readonly WyomingBinding[] | undefined {
     const target = m?.[2]?.trim().toLowerCase();
     return p === undefined || target === undefined || !NAME_PATTERN.test(target)
       ? undefined
-      : { port: p, target };
+      : new WyomingBinding(p, target);
   })(raw);
   if (bindings === undefined) return undefined;
   return new Set(bindings.map((b) => b.port)).size === bindings.length ? bindings : undefined;
@@ -158,7 +171,7 @@ export const SETTINGS = {
     env: 'ECHONET_WYOMING_BINDINGS',
     accepts: 'a comma-separated list of port=target (10801=astraea,10802=echobell), each port once',
     description:
-      'More Wyoming ports, each with its own default target (where an utterance naming no assistant goes) and its own `_wyoming._tcp` name: one per Home Assistant pipeline, so each wake word reaches its own assistant.',
+      'More Wyoming ports, each with its own default target (where an utterance naming no assistant goes) and its own `_wyoming._tcp` name: one per Home Assistant pipeline, so each wake word reaches its own assistant. Live: `wyoming_bindings` in PUT /config.',
     fallback: undefined,
     parse: wyomingBindings,
   }),

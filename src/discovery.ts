@@ -101,6 +101,11 @@ export interface Advertisement {
   readonly status: DiscoveryStatus;
   /** Resolves once the status leaves `starting` (for tests and the start-up log). */
   readonly settled: Promise<DiscoveryStatus>;
+  /**
+   * Advertises these Wyoming ports instead of the ones before (a binding added or removed while
+   * running): the ones gone get a goodbye, the new ones are announced.
+   */
+  setWyoming(services: readonly WyomingService[]): void;
   /** Sends the goodbye (TTL 0) so browsers drop the service now, then closes the socket. */
   stop(): Promise<void>;
 }
@@ -146,6 +151,22 @@ export function advertise(options: AdvertiseOptions): Advertisement {
   mdns.on('warning', (err: Error) => log.debug({ err: err.message }, 'mDNS warning'));
   mdns.on('response', watchForNameClash(info, port, log));
 
+  const wyoming = new Map<string, Service>();
+  const wyomingKey = (w: WyomingService) => `${w.name}\u0000${w.port}`;
+  const publishWyoming = (w: WyomingService) => {
+    wyoming.set(
+      wyomingKey(w),
+      bonjour.publish({
+        name: w.name,
+        type: WYOMING_SERVICE_TYPE,
+        port: w.port,
+        host: `${info.host}.local`,
+        txt: { version: options.version },
+        probe: false,
+      }),
+    );
+  };
+
   let service: Service | undefined;
   try {
     service = bonjour.publish({
@@ -158,16 +179,7 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       // JSON log, and gives up; watchForNameClash logs it instead, and the advertisement stays.
       probe: false,
     });
-    for (const w of options.wyoming ?? []) {
-      bonjour.publish({
-        name: w.name,
-        type: WYOMING_SERVICE_TYPE,
-        port: w.port,
-        host: `${info.host}.local`,
-        txt: { version: options.version },
-        probe: false,
-      });
-    }
+    for (const w of options.wyoming ?? []) publishWyoming(w);
   } catch (err) {
     unavailable(err);
   }
@@ -201,6 +213,27 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       return status;
     },
     settled,
+    setWyoming(services) {
+      if (status === 'stopped') return;
+      const wanted = new Map(services.map((w) => [wyomingKey(w), w]));
+      for (const [key, published] of wyoming) {
+        if (wanted.has(key)) continue;
+        wyoming.delete(key);
+        published.stop?.();
+      }
+      for (const [key, w] of wanted) {
+        if (wyoming.has(key)) continue;
+        try {
+          publishWyoming(w);
+          log.info(
+            { name: w.name, host: `${info.host}.local`, port: w.port },
+            `advertising _${WYOMING_SERVICE_TYPE}._tcp on the local network (mDNS)`,
+          );
+        } catch (err) {
+          unavailable(err);
+        }
+      }
+    },
     stop() {
       stopping ??= new Promise<void>((resolve) => {
         set('stopped');

@@ -10,7 +10,7 @@
  * it seeded, as does any other row another writer stored: they are listed and can be changed, with
  * their declared type enforced, but nothing in Echonet acts on them.
  */
-import { SETTINGS, type Config, type Setting } from './config.js';
+import { SETTINGS, type Config, type Setting, type WyomingBinding } from './config.js';
 import { ConfigKeyNotFound, ValidationError } from './errors.js';
 import type { MatchOptions } from './matching/matcher.js';
 import type { ConfigRow, ConfigTable, ConfigType } from './store/config.js';
@@ -38,6 +38,7 @@ export interface RuntimeValues {
   readonly matchFuzzy: boolean;
   readonly matchMinScore: number;
   readonly activeTimeoutS: number;
+  readonly wyomingBindings: readonly WyomingBinding[] | undefined;
 }
 
 export type RuntimeSetting = keyof RuntimeValues;
@@ -88,6 +89,12 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object
     type: 'float',
     description:
       'Seconds the active listen mode waits for an utterance before returning to trigger',
+  },
+  wyoming_bindings: {
+    setting: 'wyomingBindings',
+    type: 'str',
+    description:
+      'Extra Wyoming ports with their default targets, port=target comma-separated (empty: none); opened and closed at once',
   },
 } satisfies Record<string, LiveKey>);
 
@@ -374,7 +381,11 @@ function accepts(live: LiveKey): string {
   return `${words}: ${settingOf(live).accepts}`;
 }
 
-/** A typed value as the API sends it: lists comma-separated, as the environment takes them. */
+/**
+ * A typed value as the API sends it: lists comma-separated, as the environment takes them; an
+ * unset optional setting is empty.
+ */
 export function formatValue(value: unknown): string {
+  if (value === undefined) return '';
   return Array.isArray(value) ? value.join(',') : String(value);
 }

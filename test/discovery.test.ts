@@ -120,9 +120,24 @@ describe('advertise', () => {
       'advertising _wyoming._tcp on the local network (mDNS)',
       'advertising _wyoming._tcp on the local network (mDNS)',
     ]);
-    await within(ad.stop(), undefined, 'stop');
+    // A binding removed and another added while running (PUT /config wyoming_bindings).
+    const added = `${me.instanceName} (echobell)`;
+    ad.setWyoming([
+      { name: me.instanceName, port: 43_221 },
+      { name: added, port: 43_223 },
+    ]);
     await waitFor(() => browser.down.find((s) => s.name === bound), {
       what: `the browser to see ${bound} withdrawn`,
+    });
+    const found = await waitFor(() => browser.up.find((s) => s.name === added), {
+      what: `the browser to find ${added}`,
+    });
+    expect(found.port).toBe(43_223);
+    expect(browser.down.find((s) => s.name === me.instanceName)).toBeUndefined();
+
+    await within(ad.stop(), undefined, 'stop');
+    await waitFor(() => browser.down.find((s) => s.name === added), {
+      what: `the browser to see ${added} withdrawn`,
     });
     await browser.close();
   });

@@ -53,6 +53,10 @@ export async function serve(
       await app.listen({ host: config.host, port: config.port });
       const wyoming = await app.wyoming.listen();
       advertisement = startDiscovery(app, config, wyoming);
+      // A binding added or removed through PUT /config is advertised or withdrawn too.
+      app.wyoming.onChange((listening) =>
+        advertisement?.setWyoming(listening.map((w) => ({ name: w.name, port: w.port }))),
+      );
     }
   } catch (err) {
     await (app ? app.close() : tableBuilder?.close());

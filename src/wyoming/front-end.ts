@@ -2,16 +2,24 @@
  * The Wyoming front end as the app holds it: built with the app (never listening), started by
  * `echonet serve` (or a test) with listen(), closed with the app. It opens ECHONET_WYOMING_PORT
  * and each ECHONET_WYOMING_BINDINGS port on ECHONET_HOST, with the allowlist and rate limit the
- * HTTP API has, and says what it listens on so serve can advertise each port over mDNS.
+ * HTTP API has, and says what it listens on so serve can advertise each port over mDNS. The
+ * bindings are live (`wyoming_bindings` in PUT /config): rebind() closes the ports of removed
+ * bindings (their answers in progress finish) and opens the new ones.
  */
 import { createAllowlist, type Allowlist, type Resolver } from '../access/allowlist.js';
 import { ClientRateLimit } from '../access/client-rate.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { Config, WyomingBinding } from '../config.js';
 import { DEADLINE_SLACK_MS } from '../delivery/deadlines.js';
 import { ConfigError } from '../errors.js';
 import { HandleService, type Handler } from './handle-service.js';
-import { WyomingServer, type Binding, type Listening, type WyomingLog } from './server.js';
+import {
+  WyomingServer,
+  type Binding,
+  type Listener,
+  type Listening,
+  type WyomingLog,
+} from './server.js';
 
 /** How long after the forward's own deadline the guard answers in its place. */
 export const GUARD_MARGIN_MS = 100;
@@ -28,6 +36,8 @@ export interface WyomingFrontEndOptions {
   readonly resolve?: Resolver;
   /** Open connections per port past which new ones are closed at once. */
   readonly maxConnections?: number;
+  /** The bindings now (runtime settings; default: ECHONET_WYOMING_BINDINGS). */
+  readonly bindings?: () => readonly WyomingBinding[] | undefined;
 }
 
 export interface ListenOptions {
@@ -35,16 +45,25 @@ export interface ListenOptions {
   readonly host?: string;
   /** Default: ECHONET_WYOMING_PORT (unset: no main port). */
   readonly port?: number | undefined;
-  /** Default: ECHONET_WYOMING_BINDINGS. */
+  /** Default: the live bindings (ECHONET_WYOMING_BINDINGS, or as PUT /config set them). */
   readonly bindings?: readonly { readonly port: number; readonly target: string }[] | undefined;
 }
+
+type BindingSpec = { readonly port: number; readonly target: string };
 
 export class WyomingFrontEnd {
   readonly service: HandleService;
   readonly #options: WyomingFrontEndOptions;
   #server: WyomingServer | undefined;
   #allowlist: Allowlist | undefined;
-  #listening: Listening[] = [];
+  /** The host listened on, once listen() ran. */
+  #host: string | undefined;
+  #main: Listener | undefined;
+  /** Open bindings by `port=target`. */
+  readonly #bound = new Map<string, Listener>();
+  /** Rebinds run one after another. */
+  #rebinding: Promise<void> = Promise.resolve();
+  readonly #watchers = new Set<(listening: readonly Listening[]) => void>();
   #closed = false;
 
   constructor(options: WyomingFrontEndOptions) {
@@ -62,7 +81,10 @@ export class WyomingFrontEnd {
 
   /** What is listening now (empty before listen() and after close()). */
   get listening(): readonly Listening[] {
-    return this.#listening;
+    return [
+      ...(this.#main ? [this.#main.listening] : []),
+      ...[...this.#bound.values()].map((l) => l.listening),
+    ];
   }
 
   /** Open Wyoming connections, every port together. */
@@ -70,10 +92,10 @@ export class WyomingFrontEnd {
     return this.#server?.connections ?? 0;
   }
 
-  /** True when the configuration asks for any Wyoming port. */
-  get configured(): boolean {
-    const { config } = this.#options;
-    return config.wyomingPort !== undefined || (config.wyomingBindings?.length ?? 0) > 0;
+  /** Hears of every change to what is listening (a rebind); returns the way to stop. */
+  onChange(watcher: (listening: readonly Listening[]) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
   }
 
   /**
@@ -82,24 +104,97 @@ export class WyomingFrontEnd {
    */
   async listen(options: ListenOptions = {}): Promise<readonly Listening[]> {
     if (this.#closed) throw new Error('the Wyoming front end is closed');
-    const { config, log, clock } = this.#options;
+    const { config } = this.#options;
     const host = options.host ?? config.host;
     const port = 'port' in options ? options.port : config.wyomingPort;
-    const bindings = ('bindings' in options ? options.bindings : config.wyomingBindings) ?? [];
-    const wanted: (Binding & { setting: string })[] = [];
-    if (port !== undefined) {
-      wanted.push({ host, port, name: config.discoveryName, setting: 'ECHONET_WYOMING_PORT' });
+    const bindings = 'bindings' in options ? options.bindings : this.#liveBindings();
+    this.#host = host;
+    const server = await this.#ensureServer();
+    try {
+      if (port !== undefined) {
+        this.#main = await this.#open(server, 'ECHONET_WYOMING_PORT', {
+          host,
+          port,
+          name: config.discoveryName,
+        });
+      }
+      for (const b of bindings ?? []) {
+        this.#bound.set(
+          keyOf(b),
+          await this.#open(server, 'ECHONET_WYOMING_BINDINGS', this.#bindingFor(b)),
+        );
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
     }
-    for (const b of bindings) {
-      wanted.push({
-        host,
-        port: b.port,
-        name: bindingName(config.discoveryName, b.target),
-        defaultTarget: b.target,
-        setting: 'ECHONET_WYOMING_BINDINGS',
-      });
-    }
-    if (wanted.length === 0) return [];
+    return this.listening;
+  }
+
+  /**
+   * Brings the open bindings in line with the live setting: removed ones close (their answers in
+   * progress finish), new ones open. A port that cannot be had is logged and skipped; nothing
+   * happens before listen().
+   */
+  rebind(): Promise<void> {
+    this.#rebinding = this.#rebinding.then(async () => {
+      if (this.#closed || this.#host === undefined || this.#server === undefined) return;
+      const wanted = new Map((this.#liveBindings() ?? []).map((b) => [keyOf(b), b]));
+      let changed = false;
+      for (const [key, listener] of [...this.#bound]) {
+        if (wanted.has(key)) continue;
+        this.#bound.delete(key);
+        changed = true;
+        await listener.close();
+        this.#options.log.info(
+          { port: listener.listening.port, name: listener.listening.name },
+          'Wyoming binding closed',
+        );
+      }
+      for (const [key, b] of wanted) {
+        if (this.#bound.has(key)) continue;
+        try {
+          this.#bound.set(
+            key,
+            await this.#open(this.#server, 'wyoming_bindings', this.#bindingFor(b)),
+          );
+          changed = true;
+        } catch (err) {
+          this.#options.log.error(
+            { err: (err as Error).message, port: b.port, target: b.target },
+            'Wyoming binding could not be opened; the others are unaffected',
+          );
+        }
+      }
+      if (changed) for (const watch of this.#watchers) watch(this.listening);
+    });
+    return this.#rebinding;
+  }
+
+  /** Closes every listener; answers in progress finish first (bounded by the forward timeout). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#main = undefined;
+    this.#bound.clear();
+    this.#allowlist?.close();
+    await this.#server?.close();
+  }
+
+  #liveBindings(): readonly BindingSpec[] | undefined {
+    return this.#options.bindings ? this.#options.bindings() : this.#options.config.wyomingBindings;
+  }
+
+  #bindingFor(b: BindingSpec): Binding {
+    return {
+      host: this.#host ?? this.#options.config.host,
+      port: b.port,
+      name: bindingName(this.#options.config.discoveryName, b.target),
+      defaultTarget: b.target,
+    };
+  }
+
+  async #ensureServer(): Promise<WyomingServer> {
+    const { config, log, clock } = this.#options;
     if (config.allowlist !== undefined && this.#allowlist === undefined) {
       this.#allowlist = await createAllowlist(config.allowlist, {
         log,
@@ -124,36 +219,30 @@ export class WyomingFrontEnd {
         maxConnections: this.#options.maxConnections,
       }),
     });
-    const opened: Listening[] = [];
-    for (const { setting, ...binding } of wanted) {
-      try {
-        opened.push(await this.#server.listen(binding));
-      } catch (err) {
-        await this.close();
-        throw listenError(err, setting, binding) ?? err;
-      }
-      log.info(
-        {
-          host,
-          port: opened.at(-1)?.port,
-          name: binding.name,
-          default_target: binding.defaultTarget,
-        },
-        'Wyoming handle service listening',
-      );
-    }
-    this.#listening = [...this.#listening, ...opened];
-    return opened;
+    return this.#server;
   }
 
-  /** Closes every listener; answers in progress finish first (bounded by the forward timeout). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#listening = [];
-    this.#allowlist?.close();
-    await this.#server?.close();
+  async #open(server: WyomingServer, setting: string, binding: Binding): Promise<Listener> {
+    let listener: Listener;
+    try {
+      listener = await server.listen(binding);
+    } catch (err) {
+      throw listenError(err, setting, binding) ?? err;
+    }
+    this.#options.log.info(
+      {
+        host: binding.host,
+        port: listener.listening.port,
+        name: binding.name,
+        default_target: binding.defaultTarget,
+      },
+      'Wyoming handle service listening',
+    );
+    return listener;
   }
 }
+
+const keyOf = (b: BindingSpec) => `${b.port}=${b.target}`;
 
 /**
  * A binding's service name, `Echonet (astraea)`: Home Assistant titles the entry with it, and

@@ -56,12 +56,25 @@ export interface Listening extends Binding {
 const MAX_UNREAD_BYTES = 256 * 1024;
 const DEFAULT_MAX_CONNECTIONS = 1024;
 
+/** One open port: stopped on its own when its binding is removed, or with the rest. */
+export interface Listener {
+  readonly listening: Listening;
+  /** Stops accepting on this port; its answers in progress finish (within the close grace). */
+  close(): Promise<void>;
+}
+
+/** A port's server and what is connected to it. */
+interface Port {
+  readonly server: Server;
+  readonly connections: Set<Connection>;
+  /** Refused connections still saying goodbye (closed at once on close). */
+  readonly refused: Set<Socket>;
+  closing?: Promise<void>;
+}
+
 export class WyomingServer {
   readonly #options: WyomingServerOptions;
-  readonly #servers = new Set<Server>();
-  readonly #connections = new Set<Connection>();
-  /** Refused connections still saying goodbye (closed at once by close()). */
-  readonly #refused = new Set<Socket>();
+  readonly #ports = new Set<Port>();
   #closing: Promise<void> | undefined;
 
   constructor(options: WyomingServerOptions) {
@@ -70,21 +83,25 @@ export class WyomingServer {
 
   /** Open connections, all listeners together. */
   get connections(): number {
-    return this.#connections.size;
+    let n = 0;
+    for (const port of this.#ports) n += port.connections.size;
+    return n;
   }
 
   /** Starts listening on the binding's port; rejects (as net does) when the port cannot be had. */
-  async listen(binding: Binding): Promise<Listening> {
+  async listen(binding: Binding): Promise<Listener> {
     if (this.#closing) throw new Error('the Wyoming server is closed');
     // Half-open: a client that sends its event and shuts its side still gets the answer.
     const server = createServer({ allowHalfOpen: true, noDelay: true });
     server.maxConnections = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    const context = (socket: Socket): ConnectionContext => ({
-      address: socket.remoteAddress ?? '',
-      defaultTarget: binding.defaultTarget,
-      name: binding.name,
-    });
-    server.on('connection', (socket) => this.#accept(socket, context(socket)));
+    const port: Port = { server, connections: new Set(), refused: new Set() };
+    server.on('connection', (socket) =>
+      this.#accept(socket, port, {
+        address: socket.remoteAddress ?? '',
+        defaultTarget: binding.defaultTarget,
+        name: binding.name,
+      }),
+    );
     server.on('drop', (dropped) =>
       this.#options.log.warn(
         { address: dropped?.remoteAddress, port: binding.port },
@@ -99,36 +116,42 @@ export class WyomingServer {
       });
     });
     server.on('error', (err) => this.#options.log.warn({ err }, 'Wyoming listener error'));
-    this.#servers.add(server);
-    const { port } = server.address() as AddressInfo;
-    return { ...binding, port };
+    this.#ports.add(port);
+    const listening = { ...binding, port: (server.address() as AddressInfo).port };
+    return { listening, close: () => this.#closePort(port) };
   }
 
   /**
-   * Stops accepting; answers in progress finish (for at most the close grace), idle connections
-   * close now.
+   * Stops accepting on every port; answers in progress finish (for at most the close grace),
+   * idle connections close now.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const stopped = [...this.#servers].map(
-        (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-      );
-      for (const socket of this.#refused) socket.destroy();
-      const open = [...this.#connections].map((c) => c.finish());
-      const grace = setTimeout(() => {
-        for (const c of this.#connections) c.destroy();
-      }, this.#options.closeGraceMs());
-      await Promise.all([...stopped, ...open]);
-      clearTimeout(grace);
-    })();
+    this.#closing ??= Promise.all([...this.#ports].map((p) => this.#closePort(p))).then(
+      () => undefined,
+    );
     return this.#closing;
   }
 
-  #accept(socket: Socket, context: ConnectionContext): void {
+  #closePort(port: Port): Promise<void> {
+    port.closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => port.server.close(() => resolve()));
+      for (const socket of port.refused) socket.destroy();
+      const open = [...port.connections].map((c) => c.finish());
+      const grace = setTimeout(() => {
+        for (const c of port.connections) c.destroy();
+      }, this.#options.closeGraceMs());
+      await Promise.all([stopped, ...open]);
+      clearTimeout(grace);
+      this.#ports.delete(port);
+    })();
+    return port.closing;
+  }
+
+  #accept(socket: Socket, port: Port, context: ConnectionContext): void {
     const { allowlist, rateLimit, log } = this.#options;
     // A reset or a write to a closed peer must never become an uncaught error.
     socket.on('error', (err) => log.debug({ err: err.message }, 'Wyoming connection error'));
-    if (this.#closing) {
+    if (port.closing) {
       socket.destroy();
       return;
     }
@@ -146,15 +169,15 @@ export class WyomingServer {
       // The error, then our side closed; what the peer sends is discarded, and a peer that never
       // closes its side is cut after the idle timeout like any silent connection.
       socket.setTimeout(this.#options.idleTimeoutMs(), () => socket.destroy());
-      this.#refused.add(socket);
-      socket.once('close', () => this.#refused.delete(socket));
+      port.refused.add(socket);
+      socket.once('close', () => port.refused.delete(socket));
       socket.resume();
       socket.end(encodeEvent('error', rateLimited(rateLimit?.perMin ?? 0, allowed.retryAfterS)));
       return;
     }
     const connection = new Connection(socket, context, this.#options);
-    this.#connections.add(connection);
-    socket.on('close', () => this.#connections.delete(connection));
+    port.connections.add(connection);
+    socket.on('close', () => port.connections.delete(connection));
   }
 }
 

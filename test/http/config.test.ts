@@ -41,6 +41,7 @@ const ROUTER_KEYS = [
   'match_fuzzy',
   'match_min_score',
   'session_timeout_s',
+  'wyoming_bindings',
 ];
 
 describe('GET /config', () => {
