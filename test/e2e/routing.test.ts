@@ -82,6 +82,7 @@ describe('routing end to end', () => {
         exact: true,
       },
       event_id: expect.any(String),
+      reply: null,
     });
     const [got] = await astraea.waitFor(1);
     expect(got?.method).toBe('POST');
@@ -136,6 +137,7 @@ describe('routing end to end', () => {
       reason: 'cancel_phrase',
       match: null,
       event_id: expect.any(String),
+      reply: null,
     });
     const idle = await say(t, 'is anyone there');
     expect(idle).toMatchObject({

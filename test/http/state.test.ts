@@ -232,6 +232,7 @@ describe('inactive', () => {
         reason: 'listen_mode_inactive',
         match: null,
         event_id: expect.any(String),
+        reply: null,
       });
     }
     expect(astraea.received).toHaveLength(1);
