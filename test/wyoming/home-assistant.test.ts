@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { register } from '../helpers/app.js';
 import { closedPort } from '../helpers/recording-target.js';
 import { ask, frame, transcript, WyomingClient } from '../helpers/wyoming-client.js';
+import { waitFor } from '../helpers/wait.js';
 import { recordingTarget, startWyomingApp } from './helpers.js';
 import { VERSION } from '../../src/version.js';
 
@@ -229,6 +230,23 @@ describe('transcripts, one connection each', () => {
     expect(client.events[1]?.data).toEqual({ text: '1' });
     expect(astraea.received).toHaveLength(50);
     client.close();
+  });
+
+  it('on shutdown, answers the utterance under way, then closes; new connections are refused', async () => {
+    const held = await recordingTarget();
+    held.behave({ kind: 'hold' });
+    const t = await startWyomingApp();
+    await register(t, 'astraea', held.url, ['hey astraea']);
+    const client = await WyomingClient.connect(t.port);
+    client.send(transcript('hey astraea lock up'));
+    await held.waitFor(1);
+    const closing = t.close();
+    await waitFor(() => t.app.wyoming.listening.length === 0, { what: 'the listener closed' });
+    await expect(WyomingClient.connect(t.port)).rejects.toThrow(/ECONNREFUSED/);
+    held.release();
+    expect((await client.next()).type).toBe('handled');
+    await client.waitClosed();
+    await closing;
   });
 
   it('answers a client that half-closes after sending its transcript', async () => {
