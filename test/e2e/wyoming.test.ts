@@ -5,14 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startServer } from '../helpers/cli.js';
 import { browseEchonet } from '../helpers/mdns-browser.js';
-import { closedPort } from '../helpers/recording-target.js';
+import { closedPort, startRecordingTarget } from '../helpers/recording-target.js';
 import { expectOneLine } from '../helpers/one-line.js';
 import { tempDbPath } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
-import { ask, frame } from '../helpers/wyoming-client.js';
+import { ask, frame, transcript } from '../helpers/wyoming-client.js';
 
 const API_KEY = 'wyoming-e2e-key-0123456789abcdef';
 
@@ -46,6 +47,26 @@ describe('echonet serve as a Wyoming service', () => {
     expect((info.data.handle as { name: string }[])[0]?.name).toBe(name);
     const boundInfo = await ask(bindingPort, frame('describe'));
     expect((boundInfo.data.handle as { name: string }[])[0]?.name).toBe(`${name} (astraea)`);
+
+    // Then an utterance, as the conversation agent gets it, reaches the assistant.
+    const astraea = await startRecordingTarget();
+    afterAll(() => astraea.close());
+    const registered = await request(`${server.url}/register`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'astraea', base_url: astraea.url, phrases: ['hey astraea'] }),
+    });
+    expect(registered.statusCode).toBe(200);
+    await registered.body.dump();
+    const answer = await ask(
+      main.port,
+      transcript('Hey Astraea, lock the back door', { satellite_id: 'assist_satellite.hall' }),
+    );
+    expect(answer.type).toBe('handled');
+    expect(astraea.received[0]?.body).toMatchObject({
+      source_id: 'assist_satellite.hall',
+      text: 'lock the back door',
+    });
 
     expect(await server.stop('SIGTERM')).toBe(0);
     await waitFor(() => down.find((s) => s.name === name), { what: `${name} withdrawn` });
