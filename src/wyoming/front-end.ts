@@ -31,7 +31,7 @@ export interface WyomingFrontEndOptions {
   readonly clock: Clock;
   /** The forward timeout now, in seconds (PUT /config may change it). */
   readonly httpTimeoutS: () => number;
-  readonly log: WyomingLog & { error(obj: object, msg: string): void };
+  readonly log: WyomingLog;
   /** Host-name resolution for the allowlist; node:dns by default. */
   readonly resolve?: Resolver;
   /** Open connections per port past which new ones are closed at once. */

@@ -17,6 +17,7 @@ export interface WyomingLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export interface WyomingServerOptions {
@@ -281,6 +282,10 @@ class Connection {
       let answer: Answer;
       try {
         answer = await this.#options.service.answer(event, this.#context);
+      } catch (err) {
+        // The service answers every failure it knows of; anything else is a bug, never a crash.
+        this.#options.log.error({ err }, 'Wyoming event failed');
+        answer = { type: 'error', data: { text: 'internal error', code: 'internal' } };
       } finally {
         if (!this.#socket.destroyed) this.#socket.setTimeout(this.#options.idleTimeoutMs());
       }

@@ -4,6 +4,8 @@
  * client. Nothing here waits for a length of time: each test waits for the answer or the close.
  */
 import { describe, expect, it } from 'vitest';
+import { HandleService, type Answer } from '../../src/wyoming/handle-service.js';
+import { WyomingServer } from '../../src/wyoming/server.js';
 import { register } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 import { ask, frame, transcript, WyomingClient } from '../helpers/wyoming-client.js';
@@ -198,5 +200,40 @@ describe('connections that misbehave', () => {
     for (const c of clients) c.close();
     await waitFor(() => t.app.wyoming.connections === 0, { what: 'every connection closed' });
     await stillServing(t);
+  });
+});
+
+describe('a failure inside the service', () => {
+  it('is an error event and a log line, never a crash', async () => {
+    class Broken extends HandleService {
+      override answer(): Promise<Answer> {
+        throw new Error('bug');
+      }
+    }
+    const errors: string[] = [];
+    const quiet = () => undefined;
+    const server = new WyomingServer({
+      service: new Broken({
+        handler: { handle: () => Promise.reject(new Error('unused')), table: { names: () => [] } },
+        version: '1',
+        deadlineMs: () => 1000,
+      }),
+      log: { info: quiet, warn: quiet, debug: quiet, error: (_o, msg) => errors.push(msg) },
+      idleTimeoutMs: () => 60_000,
+      closeGraceMs: () => 1000,
+    });
+    const { listening } = await server.listen({ host: '127.0.0.1', port: 0, name: 'x' });
+    try {
+      for (let i = 0; i < 2; i++) {
+        expect(await ask(listening.port, frame('describe'))).toEqual({
+          type: 'error',
+          data: { text: 'internal error', code: 'internal' },
+          payload: null,
+        });
+      }
+      expect(errors).toEqual(['Wyoming event failed', 'Wyoming event failed']);
+    } finally {
+      await server.close();
+    }
   });
 });
