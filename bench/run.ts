@@ -8,7 +8,8 @@
  *                      best of each; exits 1 if Echonet reaches under 50% of the ceiling or any
  *                      answer was not forwarded (CI).
  *   --scenario <name>  one scenario for development: text-wake, text-follow, registry, register,
- *                      register-load, cold-start.
+ *                      register-load, cold-start, wyoming (Wyoming transcripts per second beside
+ *                      HTTP: bench/lib/wyoming.ts).
  *   --profile          run Echonet under `node --cpu-prof` and print where its CPU time went.
  *
  * Only answers that were really forwarded count as successes (bench/load.ts). The full run writes
@@ -35,6 +36,7 @@ import {
   type Echonet,
 } from './lib/procs.js';
 import { REGISTRATIONS, runRegisterLoad, type RegisterLoadResult } from './lib/register-load.js';
+import { renderWyoming, runWyomingBench, type WyomingBenchResult } from './lib/wyoming.js';
 import { seedRegistry, syntheticRegistry, type RegistryShape } from './lib/registry.js';
 import {
   appendRun,
@@ -63,6 +65,7 @@ const SCENARIOS = [
   'register',
   'register-load',
   'cold-start',
+  'wyoming',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -345,6 +348,19 @@ async function main(): Promise<number> {
       });
     }
 
+    let wyoming: WyomingBenchResult | undefined;
+    if (wants('wyoming')) {
+      wyoming = await runWyomingBench({
+        dbPath: join(work, 'registry-wyoming.db'),
+        stubUrl: stub.url,
+        warmupS: WARMUP_S,
+        durationS: DURATION_S,
+        rounds: ROUNDS,
+        checkWorkload: (e) => checkWorkload(e, 'wake', stub.url),
+        log,
+      });
+    }
+
     const input: ReportInput = {
       points,
       cold,
@@ -355,7 +371,7 @@ async function main(): Promise<number> {
       seconds: (Date.now() - started) / 1000,
     };
     const report = renderReport(input);
-    let markdown = report.markdown;
+    let markdown = report.markdown + (wyoming ? renderWyoming(wyoming) : '');
     if (only === undefined) {
       const dir = fileURLToPath(new URL('./results/', import.meta.url));
       mkdirSync(dir, { recursive: true });

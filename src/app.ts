@@ -32,6 +32,14 @@ import { RuntimeSettings } from './runtime-settings.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
+import { WyomingFrontEnd } from './wyoming/front-end.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Wyoming handle service: built with the app, listening only once serve (or a test) says. */
+    readonly wyoming: WyomingFrontEnd;
+  }
+}
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -210,6 +218,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onBuildError: (err) =>
       app.log.error({ err }, 'routing table rebuild failed; the previous table keeps routing'),
   });
+  const wyoming = new WyomingFrontEnd({
+    config,
+    handler,
+    version: VERSION,
+    clock,
+    httpTimeoutS: () => runtime.values.httpTimeoutS,
+    bindings: () => runtime.values.wyomingBindings,
+    log: app.log,
+  });
+  app.decorate('wyoming', wyoming);
+  // Wyoming stops taking connections when the HTTP server does, and drains alongside it.
+  let wyomingClosed: Promise<void> | undefined;
+  app.addHook('preClose', (done) => {
+    wyomingClosed = wyoming.close();
+    done();
+  });
   let policy = registrationPolicy(config.targetHosts, live.cancelPhrases);
   // A changed setting applies from the next utterance; match settings need a new routing table,
   // built like one after a registry change (PUT /config answers once it is live).
@@ -227,6 +251,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);
     }
     if (changed.has('matchFuzzy') || changed.has('matchMinScore')) handler.registryChanged();
+    // Opens and closes ports in the background (a port in use is logged, not thrown).
+    if (changed.has('wyomingBindings')) void wyoming.rebind();
   });
   const stopWarnings = runtime.onWarning((message) => app.log.warn(message));
   const reload = () => handler.registryChanged();
@@ -304,6 +330,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
 
   app.addHook('onClose', async () => {
+    // Before the handler closes, so utterances in progress are answered while it still forwards.
+    await (wyomingClosed ?? wyoming.close());
     stopLocal();
     stopExternal();
     stopRuntime();

@@ -116,6 +116,40 @@ const proxyEntry = (s: string) => {
   return rule === undefined || rule.kind === 'host' ? undefined : ruleText(rule);
 };
 
+/**
+ * An extra Wyoming port and the target an utterance naming no assistant goes to there; written
+ * back (GET /config, `.env`) as `port=target`.
+ */
+export class WyomingBinding {
+  constructor(
+    readonly port: number,
+    readonly target: string,
+  ) {}
+
+  toString(): string {
+    return `${this.port}=${this.target}`;
+  }
+}
+
+/**
+ * `10801=astraea,10802=echobell`: ports 1 to 65535, each once, and target names. Empty is no
+ * bindings (through the config API, which can then override the variable with none).
+ */
+function wyomingBindings(raw: string): readonly WyomingBinding[] | undefined {
+  if (raw.trim() === '') return [];
+  const port = integer(1, 65535);
+  const bindings = listOf((entry) => {
+    const m = /^([^=]+)=(.+)$/.exec(entry);
+    const p = m?.[1] === undefined ? undefined : port(m[1].trim());
+    const target = m?.[2]?.trim().toLowerCase();
+    return p === undefined || target === undefined || !NAME_PATTERN.test(target)
+      ? undefined
+      : new WyomingBinding(p, target);
+  })(raw);
+  if (bindings === undefined) return undefined;
+  return new Set(bindings.map((b) => b.port)).size === bindings.length ? bindings : undefined;
+}
+
 /** The settings, in the order the docs list them. */
 export const SETTINGS = {
   host: setting({
@@ -131,6 +165,30 @@ export const SETTINGS = {
     description: 'TCP port to listen on (0 picks a free one).',
     fallback: 8123,
     parse: integer(0, 65535),
+  }),
+  wyomingPort: setting<number | undefined>({
+    env: 'ECHONET_WYOMING_PORT',
+    accepts: 'an integer from 0 to 65535 (10800 is the usual choice)',
+    description:
+      'TCP port of the Wyoming handle service Home Assistant adds as a conversation agent, on ECHONET_HOST (0 picks a free one). Wyoming has no keys: ECHONET_ALLOWLIST and ECHONET_RATE_LIMIT_PER_MIN apply to its connections. Unset: off.',
+    fallback: undefined,
+    parse: integer(0, 65535),
+  }),
+  wyomingBindings: setting<readonly WyomingBinding[] | undefined>({
+    env: 'ECHONET_WYOMING_BINDINGS',
+    accepts: 'a comma-separated list of port=target (10801=astraea,10802=echobell), each port once',
+    description:
+      'More Wyoming ports, each with its own default target (where an utterance naming no assistant goes) and its own `_wyoming._tcp` name: one per Home Assistant pipeline, so each wake word reaches its own assistant. Live: `wyoming_bindings` in PUT /config.',
+    fallback: undefined,
+    parse: wyomingBindings,
+  }),
+  wyomingIdleTimeoutS: setting({
+    env: 'ECHONET_WYOMING_IDLE_TIMEOUT_S',
+    accepts: 'a number of seconds greater than 0 and at most 3600',
+    description:
+      'A Wyoming connection that sends nothing for this long is closed (the wait for an assistant’s answer does not count).',
+    fallback: 30,
+    parse: decimal(0, 3600, { exclusiveMin: true }),
   }),
   apiKey: setting<string | undefined>({
     env: 'ECHONET_API_KEY',

@@ -1,7 +1,8 @@
 /**
  * mDNS/DNS-SD advertisement of a running Echonet as `_echonet._tcp`, with bonjour-service, so
  * assistants and front ends on the local network can find it (the Python service's zeroconf
- * advertisement, same service type and TXT keys). Advertising never delays or stops the server:
+ * advertisement, same service type and TXT keys), and of each Wyoming port as `_wyoming._tcp`,
+ * which Home Assistant browses for and offers to add. Advertising never delays or stops the server:
  * `advertise()` returns at once, and a network without multicast costs one warning in the log.
  */
 import { hostname } from 'node:os';
@@ -10,6 +11,13 @@ import { Bonjour, type Service } from 'bonjour-service';
 import type { Config } from './config.js';
 
 export const SERVICE_TYPE = 'echonet';
+export const WYOMING_SERVICE_TYPE = 'wyoming';
+
+/** A Wyoming port to advertise, under its own instance name (one Home Assistant entry each). */
+export interface WyomingService {
+  readonly name: string;
+  readonly port: number;
+}
 
 /** What the advertisement says (and the handshake reports): the configured values, resolved. */
 export interface DiscoveryInfo {
@@ -83,6 +91,8 @@ export interface AdvertiseOptions {
   readonly version: string;
   readonly capabilities: readonly string[];
   readonly log: DiscoveryLog;
+  /** The Wyoming ports listening (none: nothing is advertised as `_wyoming._tcp`). */
+  readonly wyoming?: readonly WyomingService[];
   /** multicast-dns socket options; only tests change them (another port, an interface). */
   readonly mdns?: { readonly port?: number; readonly interface?: string };
 }
@@ -91,6 +101,11 @@ export interface Advertisement {
   readonly status: DiscoveryStatus;
   /** Resolves once the status leaves `starting` (for tests and the start-up log). */
   readonly settled: Promise<DiscoveryStatus>;
+  /**
+   * Advertises these Wyoming ports instead of the ones before (a binding added or removed while
+   * running): the ones gone get a goodbye, the new ones are announced.
+   */
+  setWyoming(services: readonly WyomingService[]): void;
   /** Sends the goodbye (TTL 0) so browsers drop the service now, then closes the socket. */
   stop(): Promise<void>;
 }
@@ -136,6 +151,22 @@ export function advertise(options: AdvertiseOptions): Advertisement {
   mdns.on('warning', (err: Error) => log.debug({ err: err.message }, 'mDNS warning'));
   mdns.on('response', watchForNameClash(info, port, log));
 
+  const wyoming = new Map<string, Service>();
+  const wyomingKey = (w: WyomingService) => `${w.name}\u0000${w.port}`;
+  const publishWyoming = (w: WyomingService) => {
+    wyoming.set(
+      wyomingKey(w),
+      bonjour.publish({
+        name: w.name,
+        type: WYOMING_SERVICE_TYPE,
+        port: w.port,
+        host: `${info.host}.local`,
+        txt: { version: options.version },
+        probe: false,
+      }),
+    );
+  };
+
   let service: Service | undefined;
   try {
     service = bonjour.publish({
@@ -148,6 +179,7 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       // JSON log, and gives up; watchForNameClash logs it instead, and the advertisement stays.
       probe: false,
     });
+    for (const w of options.wyoming ?? []) publishWyoming(w);
   } catch (err) {
     unavailable(err);
   }
@@ -167,6 +199,12 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       },
       `advertising _${SERVICE_TYPE}._tcp on the local network (mDNS)`,
     );
+    for (const w of options.wyoming ?? []) {
+      log.info(
+        { name: w.name, host: `${info.host}.local`, port: w.port },
+        `advertising _${WYOMING_SERVICE_TYPE}._tcp on the local network (mDNS)`,
+      );
+    }
   });
 
   let stopping: Promise<void> | undefined;
@@ -175,6 +213,27 @@ export function advertise(options: AdvertiseOptions): Advertisement {
       return status;
     },
     settled,
+    setWyoming(services) {
+      if (status === 'stopped') return;
+      const wanted = new Map(services.map((w) => [wyomingKey(w), w]));
+      for (const [key, published] of wyoming) {
+        if (wanted.has(key)) continue;
+        wyoming.delete(key);
+        published.stop?.();
+      }
+      for (const [key, w] of wanted) {
+        if (wyoming.has(key)) continue;
+        try {
+          publishWyoming(w);
+          log.info(
+            { name: w.name, host: `${info.host}.local`, port: w.port },
+            `advertising _${WYOMING_SERVICE_TYPE}._tcp on the local network (mDNS)`,
+          );
+        } catch (err) {
+          unavailable(err);
+        }
+      }
+    },
     stop() {
       stopping ??= new Promise<void>((resolve) => {
         set('stopped');

@@ -10,7 +10,7 @@
  * it seeded, as does any other row another writer stored: they are listed and can be changed, with
  * their declared type enforced, but nothing in Echonet acts on them.
  */
-import { SETTINGS, type Config, type Setting } from './config.js';
+import { SETTINGS, type Config, type Setting, type WyomingBinding } from './config.js';
 import { ConfigKeyNotFound, ValidationError } from './errors.js';
 import type { MatchOptions } from './matching/matcher.js';
 import type { MatchNames } from './routing/name-rules.js';
@@ -44,6 +44,7 @@ export interface RuntimeValues {
   readonly activeTimeoutS: number;
   /** Null: no fallback. */
   readonly fallbackTarget: string | null;
+  readonly wyomingBindings: readonly WyomingBinding[] | undefined;
 }
 
 export type RuntimeSetting = keyof RuntimeValues;
@@ -112,6 +113,12 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object
     type: 'str',
     description:
       'Target that gets an utterance once when the chosen target fails (empty: no fallback)',
+  },
+  wyoming_bindings: {
+    setting: 'wyomingBindings',
+    type: 'str',
+    description:
+      'Extra Wyoming ports with their default targets, port=target comma-separated (empty: none); opened and closed at once',
   },
 } satisfies Record<string, LiveKey>);
 
@@ -399,7 +406,10 @@ function accepts(live: LiveKey): string {
   return `${words}: ${settingOf(live).accepts}`;
 }
 
-/** A typed value as the API sends it: lists comma-separated, as the environment takes them. */
+/**
+ * A typed value as the API sends it: lists comma-separated, as the environment takes them; an
+ * unset optional setting is empty.
+ */
 export function formatValue(value: unknown): string {
   // An optional setting that holds nothing (no fallback target) is empty, as its variable would be.
   if (value === null || value === undefined) return '';

@@ -85,6 +85,63 @@ describe('advertise', () => {
     await browser.close();
   });
 
+  it('advertises each Wyoming port as _wyoming._tcp, found by a browser and withdrawn on stop', async () => {
+    const browser = browseEchonet('wyoming');
+    const recorded = recordingLog();
+    const me = info();
+    const bound = `${me.instanceName} (astraea)`;
+    const ad = advertise({
+      info: me,
+      port: 43_220,
+      version: '9.8.7',
+      capabilities: [],
+      log: recorded.log,
+      wyoming: [
+        { name: me.instanceName, port: 43_221 },
+        { name: bound, port: 43_222 },
+      ],
+    });
+    afterAll(() => ad.stop());
+    expect(await within(ad.settled, undefined, 'the advertisement')).toBe('advertised');
+    for (const [name, port] of [
+      [me.instanceName, 43_221],
+      [bound, 43_222],
+    ] as const) {
+      const found = await waitFor(() => browser.up.find((s) => s.name === name), {
+        what: `a browser to find ${name} as _wyoming._tcp`,
+      });
+      expect(found.type).toBe('wyoming');
+      expect(found.protocol).toBe('tcp');
+      expect(found.port).toBe(port);
+      expect(found.host).toBe('echonet-test.local');
+    }
+    expect(recorded.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
+      'advertising _echonet._tcp on the local network (mDNS)',
+      'advertising _wyoming._tcp on the local network (mDNS)',
+      'advertising _wyoming._tcp on the local network (mDNS)',
+    ]);
+    // A binding removed and another added while running (PUT /config wyoming_bindings).
+    const added = `${me.instanceName} (echobell)`;
+    ad.setWyoming([
+      { name: me.instanceName, port: 43_221 },
+      { name: added, port: 43_223 },
+    ]);
+    await waitFor(() => browser.down.find((s) => s.name === bound), {
+      what: `the browser to see ${bound} withdrawn`,
+    });
+    const found = await waitFor(() => browser.up.find((s) => s.name === added), {
+      what: `the browser to find ${added}`,
+    });
+    expect(found.port).toBe(43_223);
+    expect(browser.down.find((s) => s.name === me.instanceName)).toBeUndefined();
+
+    await within(ad.stop(), undefined, 'stop');
+    await waitFor(() => browser.down.find((s) => s.name === added), {
+      what: `the browser to see ${added} withdrawn`,
+    });
+    await browser.close();
+  });
+
   it('warns once when another service on the network has the same name', async () => {
     const name = uniqueName();
     const first = recordingLog();

@@ -8,6 +8,7 @@ import { capabilities, capabilityNames } from '../http/handshake.js';
 import { GENERATED_API_KEY } from '../store/secrets.js';
 import { type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import type { Listening } from '../wyoming/server.js';
 import { assertWritableDbLocation } from './db-location.js';
 import { upgradeSummary } from './migrate.js';
 import { startRouting, type StartedRouting } from './start-routing.js';
@@ -51,7 +52,12 @@ export async function serve(
     if (signals.received === undefined) {
       app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
       await app.listen({ host: config.host, port: config.port });
-      advertisement = startDiscovery(app, config);
+      const wyoming = await app.wyoming.listen();
+      advertisement = startDiscovery(app, config, wyoming);
+      // A binding added or removed through PUT /config is advertised or withdrawn too.
+      app.wyoming.onChange((listening) =>
+        advertisement?.setWyoming(listening.map((w) => ({ name: w.name, port: w.port }))),
+      );
     }
   } catch (err) {
     await (app ? app.close() : tableBuilder?.close());
@@ -70,7 +76,11 @@ export async function serve(
  * at once: the advertisement settles in the background, and a network without multicast only logs
  * a warning.
  */
-function startDiscovery(app: FastifyInstance, config: Config): Advertisement | undefined {
+function startDiscovery(
+  app: FastifyInstance,
+  config: Config,
+  wyoming: readonly Listening[],
+): Advertisement | undefined {
   if (!config.discoveryEnabled) return undefined;
   if (isLoopbackHost(config.host)) {
     app.log.info(
@@ -88,6 +98,7 @@ function startDiscovery(app: FastifyInstance, config: Config): Advertisement | u
       version: VERSION,
       capabilities: capabilityNames(capabilities(app)),
       log: app.log,
+      wyoming: wyoming.map((w) => ({ name: w.name, port: w.port })),
     });
   } catch (err) {
     app.log.warn(

@@ -11,7 +11,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { EchonetError, Forbidden } from '../errors.js';
-import { createAllowlist, type Resolver } from './allowlist.js';
+import { createAllowlist, type Resolver } from '../access/allowlist.js';
 import { createRateLimiter } from './rate-limits.js';
 
 /**

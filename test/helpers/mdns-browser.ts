@@ -1,6 +1,6 @@
 /**
- * A browser for `_echonet._tcp` from bonjour-service, as an assistant would run one, keeping every
- * service it has seen come and go; closed after the test file.
+ * A browser for `_echonet._tcp` (or, as Home Assistant runs one, `_wyoming._tcp`) from
+ * bonjour-service, keeping every service it has seen come and go; closed after the test file.
  */
 import { Bonjour, type Service } from 'bonjour-service';
 import { afterAll } from 'vitest';
@@ -11,11 +11,11 @@ export interface EchonetBrowser {
   close(): Promise<void>;
 }
 
-export function browseEchonet(): EchonetBrowser {
+export function browseEchonet(type: 'echonet' | 'wyoming' = 'echonet'): EchonetBrowser {
   const bonjour = new Bonjour();
   const up: Service[] = [];
   const down: Service[] = [];
-  const browser = bonjour.find({ type: 'echonet' });
+  const browser = bonjour.find({ type });
   browser.on('up', (s) => up.push(s));
   browser.on('down', (s) => down.push(s));
   let closed: Promise<void> | undefined;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { parseAddressList } from '../../src/address-list.js';
-import { createAllowlist } from '../../src/http/allowlist.js';
+import { createAllowlist } from '../../src/access/allowlist.js';
 import { SECURITY_HEADERS } from '../../src/http/access.js';
 import { openStore } from '../../src/store/store.js';
 import { API_KEY, ADMIN_KEY, register, startTestApp, testConfig } from '../helpers/app.js';

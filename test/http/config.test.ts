@@ -44,6 +44,7 @@ const ROUTER_KEYS = [
   'match_min_score',
   'match_names',
   'session_timeout_s',
+  'wyoming_bindings',
 ];
 
 describe('GET /config', () => {

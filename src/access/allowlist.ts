@@ -1,12 +1,12 @@
 /**
- * ECHONET_ALLOWLIST: which client addresses may talk to Echonet at all. Addresses and ranges go
+ * ECHONET_ALLOWLIST: which client addresses may talk to Echonet at all, over any protocol (HTTP
+ * requests in src/http/access.ts, Wyoming connections in src/wyoming/server.ts). Addresses and ranges go
  * into a net.BlockList; host names are resolved with node:dns at start-up and again every minute,
  * so a DHCP-assigned doorbell keeps working. A name that does not resolve is a warning: it simply
  * lets no one in until it does (its last known addresses are kept through a failed refresh).
  */
 import { lookup } from 'node:dns/promises';
 import type { BlockList } from 'node:net';
-import type { FastifyBaseLogger } from 'fastify';
 import { blockListHas, blockListOf, hostNamesOf, type AddressRule } from '../address-list.js';
 
 /** Resolves a host name to every address it has. */
@@ -15,8 +15,13 @@ export type Resolver = (host: string) => Promise<string[]>;
 export const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+/** Where resolution failures are reported (a pino logger fits). */
+export interface AllowlistLog {
+  warn(obj: object, msg: string): void;
+}
+
 export interface AllowlistOptions {
-  readonly log: FastifyBaseLogger;
+  readonly log: AllowlistLog;
   readonly resolve?: Resolver;
   /** How often host names are resolved again; 60 s by default. */
   readonly refreshMs?: number;
