@@ -15,7 +15,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { EventSink } from '../store/event-sink.js';
-import type { StoredEvent } from '../store/events.js';
+import { decodeEncodedEvents, encodeEvent, type StoredEvent } from '../store/events.js';
 import type { DecisionRecord } from './decision-record.js';
 
 export const EVENT_LOG_LEVELS = ['full', 'metadata', 'off'] as const;
@@ -26,8 +26,6 @@ export type { EventSink } from '../store/event-sink.js';
 
 /** How long decisions wait to be written together: the most a crash can lose. */
 export const FLUSH_WINDOW_MS = 10;
-/** Most rows in one transaction; a bigger backlog is written over several windows. */
-const MAX_BATCH = 2_000;
 /** Most decisions held while the database refuses writes; the oldest are dropped beyond it. */
 const MAX_QUEUED = 20_000;
 /** Most rows one retention step deletes. */
@@ -55,10 +53,22 @@ export type EventSubscriber = (event: StoredEvent) => void;
 export class DecisionLog {
   readonly #options: DecisionLogOptions;
   readonly #pruneStep: number;
-  /** Decisions not yet written, oldest first. */
-  #queue: DecisionRecord[] = [];
-  /** Events built from an earlier batch that the database refused, written first next time. */
-  #retry: StoredEvent[] = [];
+  /**
+   * Decisions not yet written, oldest first, encoded as they arrive (events.ts `encodeEvent`) into
+   * bytes off the JS heap: a decision waits up to a flush window, long enough for the young
+   * generation to be collected once or twice under load, and objects kept that long get copied and
+   * then promoted, which cost more than all the rest of the log (bench/NOTES.md, seventh pass).
+   */
+  #pending = new PendingBatch();
+  /**
+   * The other buffer: empty, or the batch being written (or held for a retry). Two buffers, each
+   * allocated once and reused while the writer reads the other.
+   */
+  #spare = new PendingBatch();
+  /** Idle decisions wait as objects (their near miss is worked out at flush), with their place. */
+  #idle: { readonly at: number; readonly record: DecisionRecord }[] = [];
+  /** A batch the database refused, written first next time. */
+  #retry: PendingBatch | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   /** The batch a worker sink is writing (one at a time, so rows keep their order). */
   #writing: Promise<void> | undefined;
@@ -87,8 +97,10 @@ export class DecisionLog {
   /** The text handler's `onDecision`: queues, never blocks, never throws. */
   readonly record = (record: DecisionRecord): void => {
     if (this.#options.level === 'off' || this.#closed) return;
-    this.#queue.push(record);
-    if (this.#queue.length + this.#retry.length > MAX_QUEUED) this.#drop();
+    if (record.idle) this.#idle.push({ at: this.#pending.length, record });
+    else this.#pending.append(encodeEvent(this.#toEvent(record)));
+    this.#pending.count++;
+    if (this.#pending.count + (this.#retry?.count ?? 0) > MAX_QUEUED) this.#drop();
     this.#flushTimer ??= unref(setTimeout(() => this.flush(), FLUSH_WINDOW_MS));
   };
 
@@ -104,12 +116,12 @@ export class DecisionLog {
     this.#flushTimer = undefined;
     // A batch still being written: its end writes what queued meanwhile.
     if (this.#writing) return;
-    const records = this.#queue.splice(0, Math.max(0, MAX_BATCH - this.#retry.length));
-    const batch = [...this.#retry.splice(0), ...records.map((r) => this.#toEvent(r))];
-    if (batch.length === 0) return;
+    const batch = this.#retry ?? this.#take();
+    this.#retry = undefined;
+    if (batch.count === 0) return;
     let written: number[] | Promise<number[]>;
     try {
-      written = this.#options.sink.insert(batch);
+      written = this.#options.sink.insertEncoded(batch.bytes());
     } catch (err) {
       this.#failed(batch, err as Error);
       return;
@@ -130,18 +142,42 @@ export class DecisionLog {
     );
   }
 
+  /**
+   * The pending decisions as one batch, idle ones (with their near miss now) in their places; the
+   * spare buffer takes the pending one's place.
+   */
+  #take(): PendingBatch {
+    const pending = this.#pending;
+    const idle = this.#idle;
+    this.#pending = this.#spare;
+    this.#spare = pending;
+    this.#idle = [];
+    if (idle.length === 0) return pending;
+    // Idle decisions are few under load: this copy is rare.
+    const merged = new PendingBatch(pending.length + idle.length * 512);
+    let from = 0;
+    for (const { at, record } of idle) {
+      merged.appendBytes(pending.slice(from, at));
+      merged.append(encodeEvent(this.#toEvent(record)));
+      from = at;
+    }
+    merged.appendBytes(pending.slice(from, pending.length));
+    merged.count = pending.count;
+    pending.clear();
+    return merged;
+  }
+
   /** A batch the database refused (locked by another process, the disk full): held for later. */
-  #failed(batch: StoredEvent[], err: Error): void {
+  #failed(batch: PendingBatch, err: Error): void {
     this.#retry = batch;
     this.#options.onError(err, 0);
     if (!this.#closed) this.#flushTimer ??= unref(setTimeout(() => this.flush(), 1_000));
   }
 
-  #written(batch: StoredEvent[], seqs: number[]): void {
-    // Only a live feed needs each event with its seq: no copies when nobody listens.
+  #written(batch: PendingBatch, seqs: number[]): void {
+    // Only a live feed needs the events back as objects, with their seqs.
     if (this.#subscribers.size > 0) {
-      batch.forEach((e, i) => {
-        const event = { ...e, seq: seqs[i]! };
+      for (const event of decodeEncodedEvents(batch.bytes(), seqs)) {
         for (const s of this.#subscribers) {
           try {
             s(event);
@@ -150,12 +186,18 @@ export class DecisionLog {
             this.#options.onError(err as Error, 0);
           }
         }
-      });
+      }
     }
-    if (this.#queue.length > 0 && !this.#closed) {
+    this.#release(batch);
+    if (this.#pending.count > 0 && !this.#closed) {
       this.#flushTimer ??= unref(setTimeout(() => this.flush(), 0));
     }
     this.#schedulePrune();
+  }
+
+  /** A written or dropped batch: emptied, and kept as the spare if it is one of the two. */
+  #release(batch: PendingBatch): void {
+    batch.clear();
   }
 
   /**
@@ -169,18 +211,17 @@ export class DecisionLog {
     clearInterval(this.#interval);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = undefined;
-    // Every batch left, not only the first (a backlog larger than MAX_BATCH).
+    // Every batch left: one held for a retry, then what is pending.
     // No await unless something is in flight: with a sink on this thread, all is written before
     // close() first yields.
     for (;;) {
       if (this.#writing) await this.#writing;
       if (this.#pruning) await this.#pruning;
-      if (this.#queue.length === 0 && this.#retry.length === 0) break;
-      const before = this.#queue.length + this.#retry.length;
+      if (this.#pending.count === 0 && !this.#retry) break;
       this.flush();
       if (this.#writing) await this.#writing;
-      // A database that refuses the batch again: stop trying, the rest is lost (and said so).
-      if (this.#retry.length > 0 && this.#queue.length + this.#retry.length >= before) break;
+      // A database that refuses the batch again: stop trying, the rest is lost.
+      if (this.#retry) break;
     }
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
@@ -235,13 +276,23 @@ export class DecisionLog {
     }
   }
 
-  /** Drops the oldest tenth of what is held (one warning per tenth, not one per decision). */
+  /**
+   * Too much held while the database refuses writes: the oldest batch goes (the one held for a
+   * retry), or, with none, what is pending; one warning per drop, not one per decision.
+   */
   #drop(): void {
-    const excess = this.#queue.length + this.#retry.length - MAX_QUEUED + MAX_QUEUED / 10;
-    const fromRetry = Math.min(excess, this.#retry.length);
-    this.#retry.splice(0, fromRetry);
-    this.#queue.splice(0, excess - fromRetry);
-    this.#options.onError(new Error('the decision log is not being written'), excess);
+    let count: number;
+    if (this.#retry) {
+      count = this.#retry.count;
+      this.#release(this.#retry);
+      this.#retry = undefined;
+    } else {
+      // Not swapped out: the spare may be the batch being written.
+      count = this.#pending.count;
+      this.#pending.clear();
+      this.#idle = [];
+    }
+    this.#options.onError(new Error('the decision log is not being written'), count);
   }
 
   #toEvent(r: DecisionRecord): StoredEvent {
@@ -306,4 +357,56 @@ function nearMiss(r: DecisionRecord) {
 function unref(timer: NodeJS.Timeout): NodeJS.Timeout {
   timer.unref();
   return timer;
+}
+
+/** Encoded decisions (events.ts `encodeEvent`, one a line) in a buffer outside the JS heap. */
+class PendingBatch {
+  #buf: Buffer;
+  length = 0;
+  count = 0;
+
+  constructor(size = 64 * 1024) {
+    this.#buf = PendingBatch.#alloc(size);
+  }
+
+  /**
+   * Shared memory: the writer thread reads a batch where it lies, so handing it over copies
+   * nothing and allocates nothing (a copy per batch, or a buffer transferred and replaced, costs
+   * measurably more GC work under load).
+   */
+  static #alloc(size: number): Buffer {
+    return Buffer.from(new SharedArrayBuffer(size));
+  }
+
+  append(line: string): void {
+    this.#room(Buffer.byteLength(line));
+    this.length += this.#buf.write(line, this.length);
+  }
+
+  appendBytes(bytes: Uint8Array): void {
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** A view of what was appended (valid until the next clear or append). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+
+  slice(from: number, to: number): Uint8Array {
+    return this.#buf.subarray(from, to);
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.count = 0;
+  }
+
+  #room(need: number): void {
+    if (this.length + need <= this.#buf.length) return;
+    const bigger = PendingBatch.#alloc(Math.max(this.#buf.length * 2, this.length + need));
+    this.#buf.copy(bigger, 0, 0, this.length);
+    this.#buf = bigger;
+  }
 }

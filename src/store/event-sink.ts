@@ -7,12 +7,15 @@
  * 25 µs of CPU per request and doubled the p99; bench/NOTES.md, seventh pass).
  */
 import { Worker } from 'node:worker_threads';
-import type { StoredEvent } from './events.js';
 
 /** A sink may answer at once (EventWriter) or later (WorkerEventSink). */
 export interface EventSink {
-  /** Writes the batch in one transaction; each row's seq. Throws or rejects writing nothing. */
-  insert(events: readonly StoredEvent[]): number[] | Promise<number[]>;
+  /**
+   * Writes a batch encoded by events.ts `encodeEvent` (one JSON array a line) in one transaction;
+   * each row's seq. Throws or rejects writing nothing. The caller leaves the bytes alone until it
+   * settles (a worker may be reading them from shared memory).
+   */
+  insertEncoded(batch: Uint8Array): number[] | Promise<number[]>;
   /** Deletes up to `limit` of the oldest rows received before `cutoffMs`; how many. */
   pruneOlderThan(cutoffMs: number, limit: number): number | Promise<number>;
   /** Deletes up to `limit` of the oldest rows beyond the newest `keep`; how many. */
@@ -23,9 +26,9 @@ export interface EventSink {
 
 /** What the main thread asks the event worker (src/store/event-worker.ts). */
 export type EventWorkerRequest =
-  // The batch as one JSON string: copying one flat string to the worker costs the event loop less
-  // than the structured clone of hundreds of small objects.
-  | { readonly id: number; readonly op: 'insert'; readonly events: string }
+  // The encoded batch. Over a SharedArrayBuffer (the decision log's) it is shared, not copied: the
+  // log leaves that buffer alone until the answer comes back.
+  | { readonly id: number; readonly op: 'insert'; readonly batch: Uint8Array }
   | { readonly id: number; readonly op: 'pruneOlderThan'; readonly args: [number, number] }
   | { readonly id: number; readonly op: 'pruneBeyond'; readonly args: [number, number] }
   | { readonly id: number; readonly op: 'close' };
@@ -58,8 +61,8 @@ export class WorkerEventSink implements EventSink {
     this.#options = options;
   }
 
-  insert(events: readonly StoredEvent[]): Promise<number[]> {
-    return this.#ask({ id: 0, op: 'insert', events: JSON.stringify(events) }) as Promise<number[]>;
+  insertEncoded(batch: Uint8Array): Promise<number[]> {
+    return this.#ask({ id: 0, op: 'insert', batch }) as Promise<number[]>;
   }
 
   pruneOlderThan(cutoffMs: number, limit: number): Promise<number> {

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
 import type { EventWorkerReply, EventWorkerRequest } from './event-sink.js';
-import { EventWriter, type StoredEvent } from './events.js';
+import { EventWriter } from './events.js';
 import { assertKnownVersion } from './migrations.js';
 
 const port = parentPort;
@@ -23,7 +23,7 @@ port.on('message', (request: EventWorkerRequest) => {
     let value: unknown;
     switch (request.op) {
       case 'insert':
-        value = writer.insert(JSON.parse(request.events) as StoredEvent[]);
+        value = writer.insertEncoded(request.batch);
         break;
       case 'pruneOlderThan':
         value = writer.pruneOlderThan(...request.args);

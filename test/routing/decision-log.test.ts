@@ -87,7 +87,7 @@ describe('DecisionLog', () => {
     const { store, clock, log, count } = setUp({
       pruneStep: 100,
       sink: (s) => ({
-        insert: (e) => s.events.insert(e),
+        insertEncoded: (batch) => s.events.insertEncoded(batch),
         pruneBeyond: (keep, limit) => s.events.pruneBeyond(keep, limit),
         pruneOlderThan: (cutoff, limit) => {
           const deleted = s.events.pruneOlderThan(cutoff, limit);
@@ -172,6 +172,43 @@ describe('DecisionLog', () => {
     triggers.release();
     log.flush();
     expect(store.events.get('released')?.nearMiss).toBeNull();
+  });
+
+  it('keeps arrival order when idle decisions (encoded at flush) sit between others', () => {
+    const { store, clock, log } = setUp();
+    const triggers = compileMatcher([{ phrase: 'hey doorman', target: 'doorman' }]);
+    const utterance = prepareUtterance('hey doormat let me in');
+    const ids = ['first', 'idle-1', 'middle', 'idle-2', 'last'];
+    for (const id of ids) {
+      log.record(
+        record(clock, id.startsWith('idle') ? { id, idle: { utterance, triggers } } : { id }),
+      );
+    }
+    log.flush();
+    const rows = store.events.list({ limit: 10, after: 0 });
+    expect(rows.map((e) => e.id)).toEqual(ids);
+    expect(rows[1]?.nearMiss?.phrase).toBe('hey doorman');
+    expect(rows[2]?.nearMiss).toBeNull();
+  });
+
+  it('drops what it holds, with one warning, once the database has refused writes too long', () => {
+    const { store, clock, log, errors } = setUp();
+    const other = new Database(store.path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      for (let i = 0; i < 20_001; i++) log.record(record(clock));
+      log.flush();
+      expect(errors.some((e) => /not being written/.test(e.message))).toBe(true);
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    // Writing again afterwards.
+    log.record(record(clock, { id: 'after' }));
+    errors.length = 0;
+    log.flush();
+    log.flush();
+    expect(store.events.get('after')).toBeDefined();
   });
 });
 

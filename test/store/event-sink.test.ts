@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
 import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 import { WorkerEventSink } from '../../src/store/event-sink.js';
-import type { StoredEvent } from '../../src/store/events.js';
+import { encodeEvent, type StoredEvent } from '../../src/store/events.js';
 import { openStore } from '../../src/store/store.js';
 import { register, startTestApp } from '../helpers/app.js';
 import { startRecordingTarget } from '../helpers/recording-target.js';
@@ -16,6 +16,9 @@ import { tempDbPath } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const WORKER = new URL('../../dist/event-worker.mjs', import.meta.url);
+
+/** A batch as the decision log hands it over. */
+const encoded = (...events: StoredEvent[]) => Buffer.from(events.map(encodeEvent).join(''));
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -58,8 +61,8 @@ describe('WorkerEventSink', () => {
     cleanup.push(() => store.close());
     const sink = new WorkerEventSink({ workerUrl: WORKER, dbPath: store.path });
     cleanup.push(() => sink.close());
-    const first = await sink.insert([event('a', 1_000), event('b', 2_000)]);
-    const second = await sink.insert([event('c', 3_000)]);
+    const first = await sink.insertEncoded(encoded(event('a', 1_000), event('b', 2_000)));
+    const second = await sink.insertEncoded(encoded(event('c', 3_000)));
     expect([...first, ...second]).toEqual([1, 2, 3]);
     expect(store.events.get('b')).toMatchObject({ seq: 2, target: 'astraea', forwarded: true });
     expect(await sink.pruneOlderThan(2_500, 1_000)).toBe(2);
@@ -67,7 +70,7 @@ describe('WorkerEventSink', () => {
     expect(store.events.list({ limit: 10 })).toEqual([]);
     expect(store.events.get('c')).toBeUndefined();
     await sink.close();
-    await expect(sink.insert([event('d', 4_000)])).rejects.toThrow(/closed/);
+    await expect(sink.insertEncoded(encoded(event('d', 4_000)))).rejects.toThrow(/closed/);
   });
 
   it('fails what a dead worker was asked, and starts another for the next batch', async () => {
@@ -77,9 +80,11 @@ describe('WorkerEventSink', () => {
     const sink = new WorkerEventSink({ workerUrl: WORKER, dbPath: path });
     cleanup.push(() => sink.close());
     // A batch the worker cannot write (a duplicate id) is refused, and nothing of it is written.
-    await expect(sink.insert([event('x', 1), event('x', 2)])).rejects.toThrow(/UNIQUE/);
+    await expect(sink.insertEncoded(encoded(event('x', 1), event('x', 2)))).rejects.toThrow(
+      /UNIQUE/,
+    );
     expect(store.events.get('x')).toBeUndefined();
-    expect(await sink.insert([event('y', 3)])).toHaveLength(1);
+    expect(await sink.insertEncoded(encoded(event('y', 3)))).toHaveLength(1);
   });
 });
 
