@@ -1,6 +1,7 @@
 /**
  * The v3 `config` table (the Python service's typed runtime settings), and the `settings_log` row
- * that records each change made through Echonet. The table keeps its exact shape: the Python
+ * (written through settings.ts, as listen-mode changes are) that records each change made through
+ * Echonet. The table keeps its exact shape: the Python
  * service shares the file, reads every row and may change any of them.
  *
  * Each write and its log row are one transaction, so the history never misses a change nor records
@@ -8,6 +9,7 @@
  */
 import type { Db } from './db.js';
 import { hasTable } from './migrations.js';
+import { SettingsStore } from './settings.js';
 
 export type ConfigType = 'bool' | 'int' | 'float' | 'str';
 
@@ -33,11 +35,11 @@ export class ConfigTable {
   readonly #get;
   readonly #upsert;
   readonly #delete;
-  readonly #log;
   readonly #write;
   readonly #remove;
 
-  constructor(db: Db) {
+  /** `history`: where each change is logged (the `settings_log` table, in this transaction). */
+  constructor(db: Db, history: SettingsStore) {
     this.#all = db.prepare<[], ConfigRow>(
       'SELECT key, value, type, description, updated_at FROM config ORDER BY key',
     );
@@ -52,20 +54,16 @@ export class ConfigTable {
        RETURNING key, value, type, description, updated_at`,
     );
     this.#delete = db.prepare<[string]>('DELETE FROM config WHERE key = ?');
-    this.#log = db.prepare<[string, string | null, string, string, string]>(
-      `INSERT INTO settings_log (name, old_value, new_value, changed_at, source, reason)
-         VALUES (?, ?, ?, datetime('now'), ?, ?)`,
-    );
     this.#write = db.transaction(
       (row: Omit<ConfigRow, 'updated_at'>, note: ChangeNote): ConfigRow => {
         const written = this.#upsert.get(row.key, row.value, row.type, row.description);
-        this.#log.run(row.key, note.oldValue, row.value, note.source, note.reason);
+        history.logChange(row.key, note.oldValue, row.value, note.source, note.reason);
         return written as ConfigRow;
       },
     );
     this.#remove = db.transaction((key: string, newValue: string, note: ChangeNote): boolean => {
       const removed = this.#delete.run(key).changes > 0;
-      if (removed) this.#log.run(key, note.oldValue, newValue, note.source, note.reason);
+      if (removed) history.logChange(key, note.oldValue, newValue, note.source, note.reason);
       return removed;
     });
   }
@@ -94,5 +92,5 @@ export class ConfigTable {
 
 /** The config table of a database that may predate v3 (read-only commands never migrate). */
 export function configTableIfPresent(db: Db): ConfigTable | undefined {
-  return hasTable(db, 'config') ? new ConfigTable(db) : undefined;
+  return hasTable(db, 'config') ? new ConfigTable(db, new SettingsStore(db)) : undefined;
 }

@@ -78,14 +78,15 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
 function storeOn(db: Db, path: string, migrated: number[], targets: TargetRegistry): Store {
   const timers = new Set<NodeJS.Timeout>();
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const settings = new SettingsStore(db);
   return {
     path,
     migrated,
     targets,
     secrets: new SecretStore(db),
     keys: new KeyStore(db),
-    config: new ConfigTable(db),
-    settings: new SettingsStore(db),
+    config: new ConfigTable(db, settings),
+    settings,
     events: new EventWriter(db),
     watchExternalChanges(listener, intervalMs = 250) {
       let last = dataVersion.get();
