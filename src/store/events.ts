@@ -115,6 +115,40 @@ interface EventRow {
   intended_target: string | null;
 }
 
+/** The columns an INSERT writes, in `eventValues`' order (`seq` is SQLite's to give). */
+const INSERT_COLUMNS = [
+  'id',
+  'received_at',
+  'source_id',
+  'room',
+  'text',
+  'confidence',
+  'listen_mode',
+  'mode',
+  'reason',
+  'target',
+  'match_phrase',
+  'match_text',
+  'match_score',
+  'match_exact',
+  'session_id',
+  'session_change',
+  'forwarded',
+  'status',
+  'latency_ms',
+  'failure',
+  'near_phrase',
+  'near_target',
+  'near_text',
+  'near_score',
+  'privacy',
+  'reply',
+  'reply_truncated',
+  'front_end',
+  'conversation_id',
+  'intended_target',
+] as const satisfies readonly Exclude<keyof EventRow, 'seq'>[];
+
 const V7_COLUMNS = `seq, id, received_at, source_id, room, text, confidence, listen_mode, mode,
   reason, target, match_phrase, match_text, match_score, match_exact, session_id, session_change,
   forwarded, status, latency_ms, failure, near_phrase, near_target, near_text, near_score, privacy`;
@@ -215,13 +249,8 @@ export class EventWriter extends EventReader {
     if (this.#dedicated) db.exec('PRAGMA synchronous = NORMAL');
     // Positional parameters, bound from the event directly: no row object per decision.
     this.#insert = db.prepare<unknown[]>(
-      `INSERT INTO events (id, received_at, source_id, room, text, confidence, listen_mode, mode,
-         reason, target, match_phrase, match_text, match_score, match_exact, session_id,
-         session_change, forwarded, status, latency_ms, failure, near_phrase, near_target,
-         near_text, near_score, privacy, reply, reply_truncated, front_end, conversation_id,
-         intended_target)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-         ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (${INSERT_COLUMNS.join(', ')})
+       VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`,
     );
     // Looks at the oldest `limit` rows only (rows are logged in about the order they arrived), so
     // a step reads and deletes at most `limit` rows whatever the table holds, without an index on
@@ -340,41 +369,9 @@ export function encodeEvent(e: StoredEvent): string {
 
 /** The events of an encoded batch, with the seqs their rows were given (for the live feed). */
 export function decodeEncodedEvents(batch: Uint8Array, seqs: readonly number[]): StoredEvent[] {
-  return decodeEvents(batch).map((v, i) => {
-    const [id, receivedAt, sourceId, room, text, confidence, listenMode, mode, reason, target] = v;
-    const [phrase, matchedText, score, exact, sessionId, sessionChange, forwarded] = v.slice(10);
-    const [status, latencyMs, failure, nearPhrase, nearTarget, nearText, nearScore] = v.slice(17);
-    const [privacy, reply, replyTruncated, frontEnd, conversationId, intendedTarget] = v.slice(24);
-    return {
-      seq: seqs[i] ?? 0,
-      id,
-      receivedAt,
-      sourceId,
-      room,
-      text,
-      confidence,
-      listenMode,
-      mode,
-      reason,
-      target,
-      match: score === null ? null : { phrase, matchedText, score, exact: exact === 1 },
-      sessionId,
-      sessionChange,
-      forwarded: forwarded === 1,
-      status,
-      latencyMs,
-      failure,
-      nearMiss:
-        nearTarget === null || nearScore === null
-          ? null
-          : { phrase: nearPhrase, target: nearTarget, matchedText: nearText, score: nearScore },
-      privacy,
-      reply,
-      replyTruncated: replyTruncated === 1,
-      frontEnd,
-      conversationId,
-      intendedTarget,
-    } as StoredEvent;
+  return decodeEvents(batch).map((values, i) => {
+    const row = Object.fromEntries(INSERT_COLUMNS.map((column, c) => [column, values[c]]));
+    return toEvent({ ...row, seq: seqs[i] ?? 0 } as EventRow);
   });
 }
 
