@@ -16,6 +16,29 @@ export interface Session {
   readonly expiresAt: number;
 }
 
+/**
+ * Why a conversation ended: the target's `end_session`, a cancel phrase, its timeout passing (said
+ * even when nobody speaks again), its target failing to take an utterance, another target woken
+ * (`switched`), its target unregistered, or the API (`POST /sessions/{id}/end`).
+ */
+export type SessionEndReason =
+  'end_session' | 'cancel' | 'timeout' | 'failed' | 'switched' | 'unregistered' | 'api';
+
+/**
+ * A conversation opening or ending, for front ends that tell their clients (MQTT's Hermes
+ * sessionStarted / sessionEnded). `frontEnd` is the front end of the utterance that opened it.
+ */
+export type SessionEvent =
+  | { readonly kind: 'started'; readonly session: Session; readonly frontEnd: string }
+  | {
+      readonly kind: 'ended';
+      readonly session: Session;
+      readonly frontEnd: string;
+      readonly reason: SessionEndReason;
+    };
+
+export type SessionListener = (event: SessionEvent) => void;
+
 /** A session as the API shows it. */
 export interface SessionView {
   id: string;

@@ -26,7 +26,7 @@ import {
   type RouterRules,
 } from './router.js';
 import type { RoutingTable } from './routing-table.js';
-import { SessionTable, type SessionView } from './sessions.js';
+import { SessionTable, type SessionListener, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
 
 export interface TextInput {
@@ -105,6 +105,11 @@ export interface TextHandlerOptions extends RuntimeRules {
   readonly listenModes?: ListenModes;
   /** Hears of every decision once it is final (the decision log); must not block. */
   readonly onDecision?: DecisionListener;
+  /**
+   * Hears of every conversation opened and ended, expiry included (one timer, on the clock, armed
+   * for the earliest expiry); must not block. SEAM (issue 14, `sessions` lane): not called yet.
+   */
+  readonly onSession?: SessionListener;
   /** Hears of a configuration problem met while routing (one line, said once each). */
   readonly onWarning?: (message: string) => void;
   /** Per-target in-flight cap and circuit breaker; default: 32 in flight, 5 failures, 10 s. */

@@ -5,7 +5,7 @@
 import { afterAll } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
-import type { Clock } from '../../src/clock.js';
+import type { Clock, Timer } from '../../src/clock.js';
 import { loadSettings, type Config, type LoadedConfig } from '../../src/config.js';
 import type { TableBuilder } from '../../src/routing/table-builder.js';
 import type { EventSink } from '../../src/store/event-sink.js';
@@ -15,14 +15,38 @@ import { tempDbPath } from './temp.js';
 export const API_KEY = 'test-api-key-0123456789abcdef';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
-/** A clock the test moves by hand. */
+/**
+ * A clock the test moves by hand. Timers set with `after` fire, in the order they fall due and
+ * with `now()` reading their due time, when `advance` moves past it.
+ */
 export class ManualClock implements Clock {
+  #timers: { due: number; seq: number; fn: () => void }[] = [];
+  #seq = 0;
   constructor(public ms = Date.UTC(2026, 0, 1)) {}
   now(): number {
     return this.ms;
   }
+  after(ms: number, fn: () => void): Timer {
+    const timer = { due: this.ms + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.push(timer);
+    return { cancel: () => void (this.#timers = this.#timers.filter((t) => t !== timer)) };
+  }
+  /** Timers not yet fired. */
+  get pendingTimers(): number {
+    return this.#timers.length;
+  }
   advance(seconds: number): void {
-    this.ms += seconds * 1000;
+    const end = this.ms + seconds * 1000;
+    for (;;) {
+      const next = this.#timers
+        .filter((t) => t.due <= end)
+        .sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+      if (next === undefined) break;
+      this.#timers = this.#timers.filter((t) => t !== next);
+      this.ms = Math.max(this.ms, next.due);
+      next.fn();
+    }
+    this.ms = end;
   }
 }
 
