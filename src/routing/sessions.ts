@@ -3,7 +3,7 @@
  * seconds, so losing them on restart costs nothing. Expiry always uses the server's clock.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 export interface Session {
   readonly id: string;
@@ -14,6 +14,8 @@ export interface Session {
   readonly lastTs: number;
   /** Server time (ms) after which the session is over. */
   readonly expiresAt: number;
+  /** The front end of the utterance that opened it (`http`, `wyoming`, `mqtt`). */
+  readonly frontEnd: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export type SessionEndReason =
 /**
  * A conversation opening or ending, for front ends that tell their clients (MQTT's Hermes
  * sessionStarted / sessionEnded). `frontEnd` is the front end of the utterance that opened it.
+ * Every session started is ended exactly once, expiry included.
  */
 export type SessionEvent =
   | { readonly kind: 'started'; readonly session: Session; readonly frontEnd: string }
@@ -49,15 +52,52 @@ export interface SessionView {
   expires_in_s: number;
 }
 
+/** A session's place in the expiry queue: its due time when queued, checked again when due. */
+interface Due {
+  readonly at: number;
+  readonly sourceId: string;
+  readonly id: string;
+}
+
+export interface SessionTableOptions {
+  /** Hears of every session started and ended (see SessionEvent); must not block. */
+  readonly onSession?: SessionListener | undefined;
+  /** Hears of a listener that threw (the table carries on). */
+  readonly onListenerError?: ((err: unknown) => void) | undefined;
+}
+
 export class SessionTable {
   readonly #bySource = new Map<string, Session>();
   #timeoutMs: number;
   readonly #clock: Clock;
-  #nextSweep = 0;
+  /** Who hears of sessions starting and ending: the constructor's `onSession` and `listen`'s. */
+  readonly #listeners = new Set<SessionListener>();
+  readonly #onListenerError: (err: unknown) => void;
+  /**
+   * Min-heap of sessions by the expiry they had when queued: one entry per open (extending a
+   * session does not touch it; when it comes due and the session was extended, it is queued again
+   * at its new expiry), so `extend` stays O(1) and `open` O(log n).
+   */
+  readonly #queue: Due[] = [];
+  /** The one timer, armed for the queue's earliest entry, and when it fires. */
+  #timer: Timer | null = null;
+  #timerAt = Infinity;
+  #closed = false;
 
-  constructor(timeoutS: number, clock: Clock) {
+  constructor(timeoutS: number, clock: Clock, options: SessionTableOptions = {}) {
     this.#timeoutMs = timeoutS * 1000;
     this.#clock = clock;
+    if (options.onSession) this.#listeners.add(options.onSession);
+    this.#onListenerError = options.onListenerError ?? (() => {});
+  }
+
+  /**
+   * Adds a listener to sessions starting and ending (a front end built after the handler, such as
+   * MQTT's); returns the function that removes it.
+   */
+  listen(listener: SessionListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 
   /**
@@ -66,23 +106,32 @@ export class SessionTable {
    */
   setTimeout(seconds: number): void {
     this.#timeoutMs = seconds * 1000;
-    this.#nextSweep = 0;
   }
 
-  /** The source's session if it has not expired. */
+  /** The source's session if it has not expired (an expired one is announced, once, here). */
   live(sourceId: string): Session | undefined {
     const s = this.#bySource.get(sourceId);
     if (s && s.expiresAt <= this.#clock.now()) {
-      this.#bySource.delete(sourceId);
+      this.#drop(s, 'timeout');
       return undefined;
     }
     return s;
   }
 
-  /** Starts a new session for the source, replacing any it had. */
-  open(sourceId: string, target: string, room: string | null, ts: number): Session {
+  /**
+   * Starts a new session for the source, opened by an utterance heard by `frontEnd`; a live one it
+   * had ends first (`switched`).
+   */
+  open(
+    sourceId: string,
+    target: string,
+    room: string | null,
+    ts: number,
+    frontEnd = 'http',
+  ): Session {
+    const previous = this.live(sourceId);
+    if (previous) this.#drop(previous, 'switched');
     const now = this.#clock.now();
-    this.#sweep(now);
     const s: Session = {
       id: randomUUID(),
       target,
@@ -90,8 +139,11 @@ export class SessionTable {
       room,
       lastTs: ts,
       expiresAt: now + this.#timeoutMs,
+      frontEnd,
     };
     this.#bySource.set(sourceId, s);
+    this.#enqueue({ at: s.expiresAt, sourceId, id: s.id });
+    this.#emit({ kind: 'started', session: s, frontEnd });
     return s;
   }
 
@@ -104,32 +156,39 @@ export class SessionTable {
       expiresAt: this.#clock.now() + this.#timeoutMs,
     };
     this.#bySource.set(s.sourceId, s);
+    // Only a shortened timeout (setTimeout) can bring an expiry before the one already queued.
+    if (s.expiresAt < session.expiresAt)
+      this.#enqueue({ at: s.expiresAt, sourceId: s.sourceId, id: s.id });
     return s;
   }
 
-  end(sourceId: string): boolean {
-    const live = this.live(sourceId) !== undefined;
-    this.#bySource.delete(sourceId);
-    return live;
+  /** Ends the source's live session, if any, for `reason`; true if there was one. */
+  end(sourceId: string, reason: SessionEndReason): boolean {
+    const s = this.live(sourceId);
+    if (s === undefined) return false;
+    this.#drop(s, reason);
+    return true;
   }
 
   /**
    * Ends the source's session only if it is still `sessionId` (a target's end_session arrives
    * after its forward, by when another utterance may have opened a new one); true if it ended.
    */
-  endIf(sourceId: string, sessionId: string): boolean {
+  endIf(sourceId: string, sessionId: string, reason: SessionEndReason): boolean {
     const s = this.live(sourceId);
     if (s?.id !== sessionId) return false;
-    this.#bySource.delete(sourceId);
+    this.#drop(s, reason);
     return true;
   }
 
-  /** Ends every session bound to a target that is no longer registered; returns how many. */
-  endWhere(predicate: (s: Session) => boolean): number {
+  /** Ends every live session the predicate picks, for `reason`; returns how many. */
+  endWhere(predicate: (s: Session) => boolean, reason: SessionEndReason): number {
+    const now = this.#clock.now();
     let n = 0;
-    for (const [source, s] of this.#bySource) {
-      if (predicate(s)) {
-        this.#bySource.delete(source);
+    for (const s of [...this.#bySource.values()]) {
+      if (s.expiresAt <= now) this.#drop(s, 'timeout');
+      else if (predicate(s)) {
+        this.#drop(s, reason);
         n++;
       }
     }
@@ -139,7 +198,7 @@ export class SessionTable {
   /** Live sessions, oldest source first. */
   list(): Session[] {
     const now = this.#clock.now();
-    this.#sweep(now, true);
+    for (const s of [...this.#bySource.values()]) if (s.expiresAt <= now) this.#drop(s, 'timeout');
     return [...this.#bySource.values()];
   }
 
@@ -157,10 +216,91 @@ export class SessionTable {
     };
   }
 
-  /** Drops expired sessions, at most once per timeout unless forced, so memory stays bounded. */
-  #sweep(now: number, force = false): void {
-    if (!force && now < this.#nextSweep) return;
-    this.#nextSweep = now + this.#timeoutMs;
-    for (const [source, s] of this.#bySource) if (s.expiresAt <= now) this.#bySource.delete(source);
+  /** Stops the expiry timer (shutting down); sessions are no longer announced as they expire. */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#timerAt = Infinity;
   }
+
+  /** Removes a session from the table and announces it: the one place a session ends. */
+  #drop(s: Session, reason: SessionEndReason): void {
+    this.#bySource.delete(s.sourceId);
+    this.#emit({ kind: 'ended', session: s, frontEnd: s.frontEnd, reason });
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        // One listener's bug must not stop the others, nor routing (nor the expiry timer).
+        this.#onListenerError(err);
+      }
+    }
+  }
+
+  #enqueue(due: Due): void {
+    heapPush(this.#queue, due);
+    if (due.at < this.#timerAt) this.#arm(due.at);
+  }
+
+  #arm(at: number): void {
+    if (this.#closed) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.#clock.after(at - this.#clock.now(), () => this.#expire());
+  }
+
+  /**
+   * The timer came due: sessions whose expiry has passed end (`timeout`); an entry for a session
+   * since ended or replaced is dropped, one for a session since extended is queued again.
+   */
+  #expire(): void {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    const queue = this.#queue;
+    while (queue.length > 0 && (queue[0] as Due).at <= now) {
+      const due = heapPop(queue) as Due;
+      const s = this.#bySource.get(due.sourceId);
+      if (s?.id !== due.id) continue;
+      if (s.expiresAt <= now) this.#drop(s, 'timeout');
+      else heapPush(queue, { at: s.expiresAt, sourceId: s.sourceId, id: s.id });
+    }
+    const next = queue[0];
+    if (next !== undefined) this.#arm(next.at);
+  }
+}
+
+function heapPush(heap: Due[], item: Due): void {
+  let i = heap.push(item) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent] as Due;
+    if (p.at <= item.at) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = item;
+}
+
+function heapPop(heap: Due[]): Due | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (top === undefined || last === undefined || heap.length === 0) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= heap.length) break;
+    const r = l + 1;
+    const c = r < heap.length && (heap[r] as Due).at < (heap[l] as Due).at ? r : l;
+    const child = heap[c] as Due;
+    if (child.at >= last.at) break;
+    heap[i] = child;
+    i = c;
+  }
+  heap[i] = last;
+  return top;
 }
