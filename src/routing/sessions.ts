@@ -52,11 +52,13 @@ export interface SessionView {
   expires_in_s: number;
 }
 
-/** A session's place in the expiry queue: its due time when queued, checked again when due. */
+/**
+ * A source's place in the expiry queue: when its session was due when queued; when that time
+ * comes, whatever session the source has then is checked.
+ */
 interface Due {
   readonly at: number;
   readonly sourceId: string;
-  readonly id: string;
 }
 
 export interface SessionTableOptions {
@@ -74,11 +76,15 @@ export class SessionTable {
   readonly #listeners = new Set<SessionListener>();
   readonly #onListenerError: (err: unknown) => void;
   /**
-   * Min-heap of sessions by the expiry they had when queued: one entry per open (extending a
-   * session does not touch it; when it comes due and the session was extended, it is queued again
-   * at its new expiry), so `extend` stays O(1) and `open` O(log n).
+   * Min-heap of sources by the expiry their session had when queued, at most one entry per source
+   * (`#queuedAt`): opening or extending a session queues nothing when its source is already queued
+   * for no later, and a due entry whose session was extended or replaced since is queued again at
+   * the new expiry. So `extend` is O(1), `open` O(log n) at worst, and the queue is never bigger
+   * than the sources with sessions, however often they speak.
    */
   readonly #queue: Due[] = [];
+  /** The earliest `at` each source is queued for. */
+  readonly #queuedAt = new Map<string, number>();
   /** The one timer, armed for the queue's earliest entry, and when it fires. */
   #timer: Timer | null = null;
   #timerAt = Infinity;
@@ -142,8 +148,8 @@ export class SessionTable {
       frontEnd,
     };
     this.#bySource.set(sourceId, s);
-    this.#enqueue({ at: s.expiresAt, sourceId, id: s.id });
-    this.#emit({ kind: 'started', session: s, frontEnd });
+    this.#enqueue(sourceId, s.expiresAt);
+    if (this.#listeners.size > 0) this.#emit({ kind: 'started', session: s, frontEnd });
     return s;
   }
 
@@ -156,9 +162,8 @@ export class SessionTable {
       expiresAt: this.#clock.now() + this.#timeoutMs,
     };
     this.#bySource.set(s.sourceId, s);
-    // Only a shortened timeout (setTimeout) can bring an expiry before the one already queued.
-    if (s.expiresAt < session.expiresAt)
-      this.#enqueue({ at: s.expiresAt, sourceId: s.sourceId, id: s.id });
+    // Only a shortened timeout (setTimeout) brings an expiry before the one already queued.
+    if (s.expiresAt < session.expiresAt) this.#enqueue(s.sourceId, s.expiresAt);
     return s;
   }
 
@@ -216,6 +221,11 @@ export class SessionTable {
     };
   }
 
+  /** Entries in the expiry queue: at most one per source with a session (bounded memory). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /** Stops the expiry timer (shutting down); sessions are no longer announced as they expire. */
   close(): void {
     this.#closed = true;
@@ -227,7 +237,9 @@ export class SessionTable {
   /** Removes a session from the table and announces it: the one place a session ends. */
   #drop(s: Session, reason: SessionEndReason): void {
     this.#bySource.delete(s.sourceId);
-    this.#emit({ kind: 'ended', session: s, frontEnd: s.frontEnd, reason });
+    if (this.#listeners.size > 0) {
+      this.#emit({ kind: 'ended', session: s, frontEnd: s.frontEnd, reason });
+    }
   }
 
   #emit(event: SessionEvent): void {
@@ -241,9 +253,13 @@ export class SessionTable {
     }
   }
 
-  #enqueue(due: Due): void {
-    heapPush(this.#queue, due);
-    if (due.at < this.#timerAt) this.#arm(due.at);
+  /** Makes sure the source is looked at no later than `at`. */
+  #enqueue(sourceId: string, at: number): void {
+    const queued = this.#queuedAt.get(sourceId);
+    if (queued !== undefined && queued <= at) return;
+    this.#queuedAt.set(sourceId, at);
+    heapPush(this.#queue, { at, sourceId });
+    if (at < this.#timerAt) this.#arm(at);
   }
 
   #arm(at: number): void {
@@ -264,10 +280,12 @@ export class SessionTable {
     const queue = this.#queue;
     while (queue.length > 0 && (queue[0] as Due).at <= now) {
       const due = heapPop(queue) as Due;
+      // A source queued twice (a shortened timeout) is untracked once its earliest entry is due.
+      if (this.#queuedAt.get(due.sourceId) === due.at) this.#queuedAt.delete(due.sourceId);
       const s = this.#bySource.get(due.sourceId);
-      if (s?.id !== due.id) continue;
+      if (s === undefined) continue;
       if (s.expiresAt <= now) this.#drop(s, 'timeout');
-      else heapPush(queue, { at: s.expiresAt, sourceId: s.sourceId, id: s.id });
+      else this.#enqueue(s.sourceId, s.expiresAt);
     }
     const next = queue[0];
     if (next !== undefined) this.#arm(next.at);

@@ -147,6 +147,22 @@ describe('SessionTable events', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('queues a source once however often it opens or extends, so memory stays bounded', () => {
+    const { clock, sessions } = table();
+    for (let i = 0; i < 1000; i++) {
+      const s = sessions.open('kitchen', i % 2 ? 'astraea' : 'echobell', null, i);
+      sessions.extend(s, null, i);
+      sessions.open('hall', 'astraea', null, i);
+      sessions.end('hall', 'cancel');
+      clock.advance(0.01);
+    }
+    expect(sessions.queued).toBe(2);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(25);
+    expect(sessions.queued).toBe(0);
+    expect(sessions.list()).toEqual([]);
+  });
+
   it('re-arms earlier when a shorter timeout brings an expiry forward', () => {
     const { clock, sessions, said } = table(60);
     sessions.open('porch', 'astraea', null, 1);
