@@ -8,6 +8,8 @@ import type { SessionEvent } from '../../src/routing/sessions.js';
 import { ADMIN_KEY, register, startTestApp } from '../helpers/app.js';
 import { closedPort, recordingTargets } from '../helpers/recording-target.js';
 import { logged, say } from '../helpers/text.js';
+import { ask, transcript } from '../helpers/wyoming-client.js';
+import { startWyomingApp } from '../wyoming/helpers.js';
 
 const target = recordingTargets();
 
@@ -180,5 +182,26 @@ describe('a failed forward ends its conversation (failed)', () => {
       'ended hall>astraea failed',
     ]);
     expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toHaveLength(1);
+  });
+});
+
+describe('the same rules for a Wyoming satellite', () => {
+  it('announces its conversation as opened by wyoming, and ends it when the target fails', async () => {
+    const events: SessionEvent[] = [];
+    const astraea = await target();
+    const t = await startWyomingApp({}, { onSession: (e) => events.push(e) });
+    await register(t, 'astraea', astraea.url, ['hey astraea']);
+    const hall = { satellite_id: 'hall' };
+    expect((await ask(t.port, transcript('hey astraea lights on', hall))).type).toBe('handled');
+    expect(events).toMatchObject([
+      { kind: 'started', frontEnd: 'wyoming', session: { sourceId: 'hall', frontEnd: 'wyoming' } },
+    ]);
+    astraea.behave({ kind: 'status', status: 500 });
+    await ask(t.port, transcript('and the hall', hall));
+    expect(events[1]).toMatchObject({ kind: 'ended', reason: 'failed', frontEnd: 'wyoming' });
+    // The follow-up is not sent to the target that failed: no conversation, nothing forwarded.
+    astraea.behave({ kind: 'status', status: 200 });
+    expect((await ask(t.port, transcript('are you there', hall))).type).toBe('not-handled');
+    expect(astraea.received).toHaveLength(2);
   });
 });
