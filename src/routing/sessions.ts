@@ -20,8 +20,9 @@ export interface Session {
 
 /**
  * Why a conversation ended: the target's `end_session`, a cancel phrase, its timeout passing (said
- * even when nobody speaks again), its target failing to take an utterance, another target woken
- * (`switched`), its target unregistered, or the API (`POST /sessions/{id}/end`).
+ * even when nobody speaks again), its target failing to take an utterance and no fallback taking
+ * it, a wake phrase said again (`switched`: for another target or the same, a new conversation
+ * follows), its target unregistered, or the API (`POST /sessions/{id}/end`).
  */
 export type SessionEndReason =
   'end_session' | 'cancel' | 'timeout' | 'failed' | 'switched' | 'unregistered' | 'api';

@@ -65,6 +65,19 @@ describe('session events from routing', () => {
     ]);
   });
 
+  it('waking the same target again is a new conversation: the old one ends (switched)', async () => {
+    const { t, events, said } = await setUp();
+    const first = await say(t, 'kitchen', 'hey astraea what time is it');
+    const second = await say(t, 'kitchen', 'hey astraea what day is it');
+    expect(second.session.id).not.toBe(first.session.id);
+    expect(said()).toEqual([
+      'started kitchen>astraea via http',
+      'ended kitchen>astraea switched',
+      'started kitchen>astraea via http',
+    ]);
+    expect(events[1]?.session.id).toBe(first.session.id);
+  });
+
   it('a cancel phrase ends it (cancel)', async () => {
     const { t, said } = await setUp();
     await say(t, 'kitchen', 'hey astraea what time is it');
