@@ -27,6 +27,7 @@ import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
+import type { SessionListener } from './routing/sessions.js';
 import { registrationPolicy } from './registration.js';
 import { RuntimeSettings } from './runtime-settings.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
@@ -107,6 +108,8 @@ export interface AppDeps {
    * store's connection; `serve` passes a WorkerEventSink so the writes stay off the event loop.
    */
   readonly eventSink?: EventSink;
+  /** Hears of every conversation started and ended (tests; front ends use handler.sessions.listen). */
+  readonly onSession?: SessionListener;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -209,6 +212,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     forwarder,
     listenModes,
     onDecision: decisionLog.record,
+    onSession: deps.onSession,
     onWarning: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
