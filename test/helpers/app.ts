@@ -88,6 +88,8 @@ export interface TestAppOptions {
   readonly logger?: Record<string, unknown>;
   /** GET /events/stream's heartbeat and slow-client bound. */
   readonly eventStream?: AppDeps['eventStream'];
+  /** The MQTT front end's state for GET /metrics. */
+  readonly mqttStatus?: AppDeps['mqttStatus'];
 }
 
 export async function startTestApp(
@@ -109,6 +111,7 @@ export async function startTestApp(
     tableBuilder: options.tableBuilder?.(store),
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
+    mqttStatus: options.mqttStatus,
   });
   await app.ready();
   let closed = false;
