@@ -5,9 +5,10 @@
  * (src/metrics/tallies.ts), gauges from the live state (sessions, targets, health, listen mode,
  * the decision log, the front ends). Nothing here runs per request.
  *
- * prom-client is imported on the first scrape, so a server nobody scrapes neither loads it (45 ms
- * at start-up, ~12 MB) nor runs Node's default collectors (a GC observer and an event-loop delay
- * monitor, which never stop once started).
+ * prom-client is imported on the first scrape, so a server nobody scrapes neither loads it nor runs
+ * Node's default collectors (a GC observer and an event-loop delay monitor, which never stop once
+ * started). From the bundle, the first scrape takes ~20 ms and adds ~2 MB of RSS; the next ones
+ * take 1-5 ms.
  */
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Metric, Registry } from 'prom-client';
