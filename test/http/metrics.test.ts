@@ -65,10 +65,31 @@ describe('GET /metrics', () => {
     expect(wrong.statusCode).toBe(401);
     expect((await scrape(t)).get('echonet_targets_registered')).toBe(0);
 
-    const open = await startTestApp({ ECHONET_METRICS_PUBLIC: 'true' });
-    const res = await open.app.inject({ method: 'GET', url: '/metrics' });
+    const open = await startTestApp({
+      ECHONET_METRICS_PUBLIC: 'true',
+      ECHONET_ALLOWLIST: '192.168.1.0/24',
+    });
+    const res = await open.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      remoteAddress: '192.168.1.20',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('# TYPE echonet_decisions_total counter');
+    // Public is keyless, not open to everyone: the allowlist still answers first.
+    const outsider = await open.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      remoteAddress: '10.9.9.9',
+    });
+    expect(outsider.statusCode).toBe(403);
+    // Other routes still need the key.
+    const targets = await open.app.inject({
+      method: 'GET',
+      url: '/targets',
+      remoteAddress: '192.168.1.20',
+    });
+    expect(targets.statusCode).toBe(401);
   });
 
   it('refuses a bad ECHONET_METRICS_PUBLIC with a line naming it and what it accepts', async () => {
