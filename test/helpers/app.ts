@@ -90,6 +90,8 @@ export interface TestAppOptions {
   readonly eventStream?: AppDeps['eventStream'];
   /** Hears of every conversation started and ended. */
   readonly onSession?: AppDeps['onSession'];
+  /** The MQTT front end's state for GET /metrics. */
+  readonly mqttStatus?: AppDeps['mqttStatus'];
 }
 
 export async function startTestApp(
@@ -112,6 +114,7 @@ export async function startTestApp(
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
     onSession: options.onSession,
+    mqttStatus: options.mqttStatus,
   });
   await app.ready();
   let closed = false;
