@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { EventNotFound, ValidationError } from '../errors.js';
 import type { DecisionLog } from '../routing/decision-log.js';
 import { eventView } from '../routing/event-view.js';
@@ -52,8 +52,12 @@ const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 });
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
-  Type.Union([t, Type.Null()]);
+/**
+ * `T | null` as a list of types rather than an anyOf: the serializer writes a list directly, where
+ * each anyOf costs it a compiled validator (the event's fifteen took ~3 MiB at start-up).
+ */
+const Nullable = <T extends TSchema & { type: string }>(t: T) =>
+  Type.Unsafe<Static<T> | null>({ ...t, type: [t.type, 'null'] });
 
 /**
  * One decision as eventView (src/routing/event-view.ts) shows it. Open to more fields: a field
