@@ -26,6 +26,7 @@ import Fastify, {
 } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.js';
+import { errorBody } from './errors.js';
 import { ERROR_DESCRIPTIONS, ErrorBody } from './schemas.js';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -257,6 +258,15 @@ function registerDocsPage(app: FastifyInstance, assets: string): void {
       throw err;
     });
     const res = await (await ui).inject({ method: 'GET', url: request.url });
+    if (res.statusCode >= 400) {
+      // In Echonet's words, not the page server's: a missing file, or a path it refuses.
+      const path = request.url.split('?')[0];
+      return reply
+        .code(res.statusCode === 404 ? 404 : 400)
+        .send(
+          errorBody(res.statusCode === 404 ? `no such page: ${path}` : `refused path: ${path}`),
+        );
+    }
     for (const name of PASSED_HEADERS) {
       const value = res.headers[name];
       if (value !== undefined) reply.header(name, value);

@@ -228,6 +228,21 @@ describe('GET /openapi.json and /docs', () => {
     expect(init.body).toMatch(/validatorUrl: (null|false)/);
     const uiJson = await t.app.inject({ url: '/docs/json' });
     expect(uiJson.json()).toEqual(json.json());
+    // No file outside Swagger UI's folder, and refusals in Echonet's own words.
+    const missing = await t.app.inject({ url: '/docs/static/nothing.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({
+      ok: false,
+      error: 'no such page: /docs/static/nothing.js',
+    });
+    for (const url of [
+      '/docs/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/docs/static/..%2f..%2fpackage.json',
+    ]) {
+      const res = await t.app.inject({ url });
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.json(), url).toMatchObject({ ok: false });
+    }
   });
 
   it('keeps every other route behind the key', async () => {
