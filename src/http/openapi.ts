@@ -67,8 +67,6 @@ export interface OpenApiOptions {
     Config,
     'adminKey' | 'allowlist' | 'rateLimitPerMin' | 'adminRateLimitPerMin'
   >;
-  /** Swagger UI's static files; default: beside the bundle, else the installed package's. */
-  readonly assetsDir?: string;
 }
 
 type RouteConfig = NonNullable<RouteOptions['config']>;
@@ -210,7 +208,7 @@ export async function registerOpenApi(
     async () => app.swagger(),
   );
 
-  const assets = options.assetsDir ?? swaggerUiAssets();
+  const assets = swaggerUiAssets();
   if (assets === undefined) {
     // A bundle copied without its swagger-ui folder: the API and its document still work.
     app.log.warn(
