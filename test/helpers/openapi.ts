@@ -7,6 +7,7 @@ import { afterAll } from 'vitest';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { buildApp } from '../../src/app.js';
+import type { TableBuilder } from '../../src/routing/table-builder.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { API_KEY, ManualClock, testSettings } from './app.js';
 import { tempDbPath } from './temp.js';
@@ -41,10 +42,17 @@ export interface DocApp {
   document(): Promise<OpenApiDocument>;
 }
 
-/** Builds a real app on a temp database; `extraRoutes` runs before ready (a test's own routes). */
+export interface DocAppOptions {
+  /** Runs before ready: a test's own routes. */
+  readonly extraRoutes?: (app: FastifyInstance) => void;
+  /** How the app builds its routing tables (default: inline), given the app's store. */
+  readonly tableBuilder?: (store: Store) => TableBuilder;
+}
+
+/** Builds a real app on a temp database. */
 export async function startDocApp(
   env: Record<string, string> = {},
-  extraRoutes?: (app: FastifyInstance) => void,
+  { extraRoutes, tableBuilder }: DocAppOptions = {},
 ): Promise<DocApp> {
   const { config, fromEnv } = testSettings({ ECHONET_DB_PATH: tempDbPath(), ...env });
   const store = openStore(config.dbPath);
@@ -57,6 +65,7 @@ export async function startDocApp(
     logger: false,
     watchIntervalMs: 50,
     onRoute: (route) => void routes.push(route),
+    tableBuilder: tableBuilder?.(store),
   });
   const payloads = new Map<string, unknown>();
   app.addHook('preSerialization', (request, _reply, payload, done) => {

@@ -16,6 +16,8 @@ import {
 } from '../helpers/openapi.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { waitFor } from '../helpers/wait.js';
+import { DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
+import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 
 let target: RecordingTarget | undefined;
 afterAll(async () => {
@@ -355,6 +357,45 @@ describe('documented responses match what the routes answer', () => {
     await c.check({ op: 'GET /targets', status: 200, request: { url: '/targets' } });
     await c.check({ op: 'GET /targets', status: 429, request: { url: '/targets' } });
     await c.check({ op: 'GET /health', status: 429, request: { url: '/health' } });
+  });
+
+  it('a change saved while the routing table cannot be rebuilt answers the documented 503', async () => {
+    // The first table builds; every rebuild after it fails, as when the build worker dies.
+    const t = await startDocApp(
+      { ECHONET_ADMIN_KEY: ADMIN_KEY },
+      {
+        tableBuilder: (store) => {
+          const inline = inlineTableBuilder(() => store.targets.snapshot(), DEFAULT_MATCH_OPTIONS);
+          let builds = 0;
+          return {
+            build: () =>
+              builds++ === 0 ? inline.build() : Promise.reject(new Error('worker exited')),
+            close: () => inline.close(),
+          };
+        },
+      },
+    );
+    const c = new Checker(t, await t.document());
+    target ??= await startRecordingTarget();
+    const astraea = { name: 'astraea', base_url: target.url, phrases: ['hey astraea'] };
+    const stale = await c.check({
+      op: 'POST /register',
+      status: 503,
+      request: { url: '/register', payload: astraea },
+    });
+    expect(stale.json().error).toContain('routing table could not be rebuilt');
+    await c.check({
+      op: 'DELETE /targets/{name}',
+      status: 503,
+      request: { url: '/targets/astraea' },
+    });
+    const setting = { url: '/config/match_min_score', payload: { value: '0.9' } };
+    await c.check({ op: 'PUT /config/{key}', status: 503, request: setting });
+    await c.check({
+      op: 'DELETE /config/{key}',
+      status: 503,
+      request: { url: '/config/match_min_score' },
+    });
   });
 
   it('GET /events/stream answers the documented media type', async () => {

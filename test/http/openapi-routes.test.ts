@@ -4,7 +4,7 @@
  * error responses it can meet and the keys it needs; /docs serves Swagger UI without a key.
  */
 import { describe, expect, it } from 'vitest';
-import type { RouteOptions } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { commonErrors, TAGS } from '../../src/http/openapi.js';
 import { ADMIN_KEY } from '../helpers/app.js';
 import { openApiPath, startDocApp, type OpenApiDocument } from '../helpers/openapi.js';
@@ -156,7 +156,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('finds a route missing from the document, or hidden without being listed', async () => {
-    const t = await startDocApp({}, (app) => {
+    const extraRoutes = (app: FastifyInstance) => {
       app.get('/undocumented', async () => ({ ok: true }));
       app.get('/secret', { schema: { hide: true } }, async () => ({ ok: true }));
       app.get(
@@ -164,7 +164,8 @@ describe('the OpenAPI document', () => {
         { schema: { summary: 'no tags', response: { 200: { type: 'object' } } } },
         async () => ({}),
       );
-    });
+    };
+    const t = await startDocApp({}, { extraRoutes });
     const problems = documentationProblems(t.routes, await t.document(), {});
     expect(problems).toEqual(
       expect.arrayContaining([
