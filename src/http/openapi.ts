@@ -256,14 +256,16 @@ function registerDocsPage(app: FastifyInstance, assets: string): void {
       throw err;
     });
     const res = await (await ui).inject({ method: 'GET', url: request.url });
+    // The page server's own failure is ours: logged, answered 500 by the error handler.
+    if (res.statusCode >= 500)
+      throw new Error(`Swagger UI answered ${res.statusCode}: ${res.body}`);
     if (res.statusCode >= 400) {
       // In Echonet's words, not the page server's: a missing file, or a path it refuses.
       const path = request.url.split('?')[0];
+      const missing = res.statusCode === 404;
       return reply
-        .code(res.statusCode === 404 ? 404 : 400)
-        .send(
-          errorBody(res.statusCode === 404 ? `no such page: ${path}` : `refused path: ${path}`),
-        );
+        .code(missing ? 404 : 400)
+        .send(errorBody(missing ? `no such page: ${path}` : `refused path: ${path}`));
     }
     for (const name of PASSED_HEADERS) {
       const value = res.headers[name];
