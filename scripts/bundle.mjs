@@ -1,7 +1,9 @@
 // Bundles dist/cli.js (tsc output) into dist/echonet.mjs, the file the `echonet` command runs.
 // One file starts ~250 ms faster than hundreds of ESM modules (bench/NOTES.md). Whitespace and
 // comments are dropped but names are kept, so stack traces still name functions.
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const outfile = 'dist/echonet.mjs';
@@ -48,3 +50,16 @@ for (const file of [outfile, workerOutfile, eventWorkerOutfile]) {
   console.log(`${file}: ${(statSync(file).size / 1e6).toFixed(2)} MB`);
 }
 chmodSync(outfile, 0o755);
+
+// Swagger UI's page loads its scripts and styles from files @fastify/swagger-ui serves from disk:
+// copied beside the bundle, where src/http/openapi.ts looks first, so /docs works from dist/ alone.
+const swaggerUiStatic = join(
+  dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')),
+  'static',
+);
+rmSync('dist/swagger-ui', { recursive: true, force: true });
+cpSync(swaggerUiStatic, 'dist/swagger-ui', {
+  recursive: true,
+  // The un-bundled copy of swagger-ui-bundle.js; the page never loads it.
+  filter: (source) => !source.endsWith('/swagger-ui.js'),
+});

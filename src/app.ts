@@ -2,7 +2,12 @@
  * buildApp(config, deps) → a Fastify instance that is ready but not listening. Only the CLI's
  * `serve` listens; tests build as many apps as they like and talk to them with inject().
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type RouteOptions,
+} from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -17,6 +22,7 @@ import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
 import { metricsRoutes, registerRequestCounting } from './http/metrics.js';
+import { registerOpenApi } from './http/openapi.js';
 import { sessionRoutes } from './http/sessions.js';
 import { stateRoutes } from './http/state.js';
 import { targetRoutes } from './http/targets.js';
@@ -118,6 +124,11 @@ export interface AppDeps {
    * `off`.
    */
   readonly mqttStatus?: () => string;
+  /**
+   * Told of every route as it is added, before any is: the API documentation's test walks them
+   * all to find any the document misses.
+   */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -158,6 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     frameworkErrors: (error, request, reply) =>
       void answerUnroutable(error, request, reply as FastifyReply, access.gate),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
 
   registerJsonBody(app);
   registerErrorHandling(app);
@@ -167,6 +179,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerAuth(app, { apiKeys, adminKey: config.adminKey });
   const tallies = new MetricTallies();
   registerRequestCounting(app, tallies);
+  // Before any route: the document is made from the routes as they are added.
+  await registerOpenApi(app, { version: VERSION, config });
 
   const inline = inlineTableBuilder(
     () => store.targets.snapshot(),

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { TextHandler } from '../routing/text-handler.js';
 import type { ConfigEntry, RuntimeSettings } from '../runtime-settings.js';
+import { errorResponses } from './schemas.js';
 
 export interface ConfigRoutesOptions {
   readonly runtime: RuntimeSettings;
@@ -43,10 +44,13 @@ export const configRoutes: FastifyPluginAsyncTypebox<ConfigRoutesOptions> = asyn
     return entry;
   };
 
+  const tags = ['Settings'];
   app.get(
     '/config',
     {
       schema: {
+        summary: 'Every runtime setting with its value, type and origin',
+        tags,
         response: { 200: Type.Object({ settings: Type.Record(Type.String(), ConfigBody) }) },
       },
     },
@@ -57,7 +61,14 @@ export const configRoutes: FastifyPluginAsyncTypebox<ConfigRoutesOptions> = asyn
 
   app.get(
     '/config/:key',
-    { schema: { params: KeyParams, response: { 200: ConfigBody } } },
+    {
+      schema: {
+        summary: 'One runtime setting',
+        tags,
+        params: KeyParams,
+        response: { 200: ConfigBody, ...errorResponses(404) },
+      },
+    },
     async (request) => runtime.get(request.params.key),
   );
 
@@ -66,13 +77,15 @@ export const configRoutes: FastifyPluginAsyncTypebox<ConfigRoutesOptions> = asyn
     {
       config: { admin: true },
       schema: {
+        summary: 'Change a setting; it applies from the next utterance and is kept',
+        tags,
         params: KeyParams,
         // Other fields are ignored, as the Python service ignores them.
         body: Type.Object({
           value: Type.String(),
           reason: Type.Optional(Type.String({ maxLength: MAX_REASON_LENGTH })),
         }),
-        response: { 200: ConfigBody },
+        response: { 200: ConfigBody, ...errorResponses(404, 503) },
       },
     },
     async (request) => {
@@ -90,7 +103,15 @@ export const configRoutes: FastifyPluginAsyncTypebox<ConfigRoutesOptions> = asyn
 
   app.delete(
     '/config/:key',
-    { config: { admin: true }, schema: { params: KeyParams, response: { 200: ConfigBody } } },
+    {
+      config: { admin: true },
+      schema: {
+        summary: 'Drop the value set here: the environment variable or default applies again',
+        tags,
+        params: KeyParams,
+        response: { 200: ConfigBody, ...errorResponses(404, 503) },
+      },
+    },
     async (request) => {
       const { key } = request.params;
       const entry = runtime.unset(key, { source: 'api' });

@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { EventNotFound, ValidationError } from '../errors.js';
 import type { DecisionLog } from '../routing/decision-log.js';
 import { eventView } from '../routing/event-view.js';
@@ -23,6 +23,7 @@ import {
   type EventReader,
   type StoredEvent,
 } from '../store/events.js';
+import { errorResponses } from './schemas.js';
 
 export interface EventStreamOptions {
   /** Between two heartbeat comments (default 15 s). */
@@ -51,6 +52,64 @@ const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 });
 
+/**
+ * `T | null` as a list of types rather than an anyOf: the serializer writes a list directly, where
+ * each anyOf costs it a compiled validator (the event's fifteen took ~3 MiB at start-up).
+ */
+const Nullable = <T extends TSchema & { type: string }>(t: T) =>
+  Type.Unsafe<Static<T> | null>({ ...t, type: [t.type, 'null'] });
+
+/**
+ * One decision as eventView (src/routing/event-view.ts) shows it. GET /events and GET
+ * /events/{id} are serialized from it: a field added to the view must be added here too, or those
+ * routes leave it out (the stream sends the view as it is).
+ */
+const EventBody = Type.Object({
+  id: Type.String(),
+  seq: Type.Integer({ description: 'The list cursor: pass it as `before` for older events' }),
+  received_at: Type.String({ description: 'ISO 8601, UTC' }),
+  source_id: Type.String(),
+  room: Nullable(Type.String()),
+  text: Nullable(Type.String({ description: 'null when logged at the metadata level' })),
+  confidence: Nullable(Type.Number()),
+  listen_mode: Type.String(),
+  mode: Type.String(),
+  reason: Type.String(),
+  target: Nullable(Type.String()),
+  match: Nullable(
+    Type.Object({
+      phrase: Nullable(Type.String()),
+      matched_text: Nullable(Type.String()),
+      score: Type.Number(),
+      exact: Type.Boolean(),
+    }),
+  ),
+  session_id: Nullable(Type.String()),
+  session_change: Nullable(Type.String()),
+  forwarded: Type.Boolean(),
+  status: Nullable(Type.Integer({ description: "The target's HTTP status" })),
+  latency_ms: Nullable(Type.Number()),
+  failure: Nullable(Type.String()),
+  intended_target: Nullable(
+    Type.String({ description: 'When the fallback target took it: the target it was meant for' }),
+  ),
+  reply: Nullable(
+    Type.String({ description: 'What the target answered (2 000 characters at most)' }),
+  ),
+  reply_truncated: Type.Boolean(),
+  front_end: Type.String({ description: '`http`, `wyoming` or `mqtt`' }),
+  conversation_id: Nullable(Type.String()),
+  near_miss: Nullable(
+    Type.Object({
+      phrase: Nullable(Type.String()),
+      target: Type.String(),
+      matched_text: Nullable(Type.String()),
+      score: Type.Number(),
+    }),
+  ),
+  privacy: Type.Union([Type.Literal('full'), Type.Literal('metadata')]),
+});
+
 const StreamQuery = Type.Object({
   ...Filters,
   key: Type.Optional(Type.String({ maxLength: 512 })),
@@ -63,30 +122,66 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   const streams = new Set<ServerResponse>();
 
-  app.get('/events', { schema: { querystring: ListQuery } }, async (request) => {
-    const q = request.query;
-    const limit = q.limit === undefined ? DEFAULT_EVENT_LIMIT : parseLimit(q.limit);
-    const list = events.list({
-      limit,
-      before: q.before === undefined ? undefined : parseEventCursor(q.before, 'before'),
-      sourceId: q.source_id,
-      target: q.target,
-      mode: q.mode === undefined ? undefined : checkMode(q.mode),
-      q: q.q,
-    });
-    const last = list[list.length - 1];
-    return {
-      ok: true,
-      count: list.length,
-      events: list.map(eventView),
-      // Another page may follow only when this one is full.
-      next_before: list.length === limit && last ? last.seq : null,
-    };
-  });
+  const tags = ['Decision log'];
+  app.get(
+    '/events',
+    {
+      schema: {
+        summary: 'Logged decisions, newest first, filtered; `next_before` pages back',
+        tags,
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            count: Type.Integer(),
+            events: Type.Array(EventBody),
+            next_before: Nullable(Type.Integer()),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit === undefined ? DEFAULT_EVENT_LIMIT : parseLimit(q.limit);
+      const list = events.list({
+        limit,
+        before: q.before === undefined ? undefined : parseEventCursor(q.before, 'before'),
+        sourceId: q.source_id,
+        target: q.target,
+        mode: q.mode === undefined ? undefined : checkMode(q.mode),
+        q: q.q,
+      });
+      const last = list[list.length - 1];
+      return {
+        ok: true,
+        count: list.length,
+        events: list.map(eventView),
+        // Another page may follow only when this one is full.
+        next_before: list.length === limit && last ? last.seq : null,
+      };
+    },
+  );
 
   app.get(
     '/events/stream',
-    { config: { queryKey: true }, schema: { querystring: StreamQuery } },
+    {
+      config: { queryKey: true },
+      schema: {
+        summary: 'Each decision as it is logged, as Server-Sent Events',
+        description:
+          'Events named `decision`, each `data` one event as GET /events shows it and `id` its ' +
+          '`seq`; a comment line every 15 s. Reconnect with Last-Event-ID to get what was missed ' +
+          '(500 at most). The key may come as `?key=`: EventSource cannot send headers.',
+        tags,
+        querystring: StreamQuery,
+        response: {
+          200: {
+            description: 'A text/event-stream that stays open',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+        },
+      },
+    },
     (request, reply) => {
       const q = request.query;
       const mode = q.mode === undefined ? undefined : checkMode(q.mode);
@@ -155,7 +250,17 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
 
   app.get(
     '/events/:id',
-    { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
+    {
+      schema: {
+        summary: 'One logged decision',
+        tags,
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: {
+          200: Type.Object({ ok: Type.Boolean(), event: EventBody }),
+          ...errorResponses(404),
+        },
+      },
+    },
     async (request) => {
       const event = events.get(request.params.id);
       if (!event) throw new EventNotFound(request.params.id);

@@ -87,7 +87,12 @@ export const handshakeRoutes: FastifyPluginAsyncTypebox<HandshakeOptions> = asyn
   { version, discovery, port, advertised, describe },
 ) => {
   let caps: Capabilities | undefined;
-  app.get('/handshake', { schema: { response: { 200: HandshakeBody } } }, async () => {
+  const schema = {
+    summary: 'What this Echonet is and can do, and the settings that change routing',
+    tags: ['Service'],
+    response: { 200: HandshakeBody },
+  };
+  app.get('/handshake', { schema }, async () => {
     // Routes cannot be added once the app is ready, so the first answer's view holds.
     caps ??= capabilities(app);
     return {

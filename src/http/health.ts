@@ -8,6 +8,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string }> = asyn
     {
       config: { public: true },
       schema: {
+        summary: 'Is Echonet up? (no key needed)',
+        tags: ['Service'],
         response: {
           200: Type.Object({ ok: Type.Boolean(), service: Type.String(), version: Type.String() }),
         },

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiKeyNotFound } from '../errors.js';
 import { MAX_KEY_LABEL_LENGTH, checkKeyLabel, parseKeyId, type KeyStore } from '../store/keys.js';
+import { errorResponses } from './schemas.js';
 
 export interface KeyRoutesOptions {
   readonly keys: KeyStore;
@@ -23,12 +24,15 @@ const KeyBody = Type.Object({
 export const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (app, opts) => {
   const { keys, changed } = opts;
   const admin = { admin: true, adminKeyRequired: true };
+  const tags = ['API keys'];
 
   app.post(
     '/keys',
     {
       config: admin,
       schema: {
+        summary: 'Add an API key (shown in this answer only)',
+        tags,
         body: Type.Object({
           label: Type.String({ minLength: 1, maxLength: MAX_KEY_LABEL_LENGTH }),
         }),
@@ -62,6 +66,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (app
     {
       config: admin,
       schema: {
+        summary: 'List the added API keys (ids and labels, never the keys)',
+        tags,
         response: { 200: Type.Object({ ok: Type.Boolean(), keys: Type.Array(KeyBody) }) },
       },
     },
@@ -76,8 +82,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (app
     {
       config: admin,
       schema: {
+        summary: 'Revoke an added API key',
+        tags,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 32 }) }),
-        response: { 200: Type.Object({ ok: Type.Boolean(), revoked: Type.Integer() }) },
+        response: {
+          200: Type.Object({ ok: Type.Boolean(), revoked: Type.Integer() }),
+          ...errorResponses(404),
+        },
       },
     },
     async (request) => {

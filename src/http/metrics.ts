@@ -33,7 +33,16 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     '/metrics',
     {
       config: { public: opts.public },
-      schema: { response: { 200: Type.String() } },
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['Service'],
+        response: {
+          200: {
+            description: 'Every metric in the Prometheus text format, version 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+        },
+      },
     },
     async (_request, reply) => {
       const { contentType, body } = await opts.exposition.text();

@@ -29,6 +29,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ handler: TextHandler }> 
     '/sessions',
     {
       schema: {
+        summary: 'List the open conversations and their time left',
+        tags: ['Sessions'],
         response: { 200: Type.Object({ ok: Type.Boolean(), sessions: Type.Array(SessionBody) }) },
       },
     },
@@ -39,12 +41,20 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ handler: TextHandler }> 
     },
   );
 
-  const end = { schema: { params: SourceParams, response: { 200: EndedBody } } };
+  const end = (summary: string) => ({
+    schema: { summary, tags: ['Sessions'], params: SourceParams, response: { 200: EndedBody } },
+  });
   const ended = (sourceId: string) => ({
     ok: true,
     ended: sourceId,
     had_session: sessions.end(sourceId, 'api'),
   });
-  app.post('/sessions/:source_id/end', end, async (request) => ended(request.params.source_id));
-  app.delete('/sessions/:source_id', end, async (request) => ended(request.params.source_id));
+  app.post(
+    '/sessions/:source_id/end',
+    end("End a source's conversation (the Python service's spelling)"),
+    async (request) => ended(request.params.source_id),
+  );
+  app.delete('/sessions/:source_id', end("End a source's conversation"), async (request) =>
+    ended(request.params.source_id),
+  );
 };

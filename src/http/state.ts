@@ -10,6 +10,7 @@ import { parseListenMode, type ListenModes, type ModeState } from '../routing/li
 import type { TextHandler } from '../routing/text-handler.js';
 import { historyLimit, type SettingsStore } from '../store/settings.js';
 import type { TargetRegistry } from '../store/targets.js';
+import { errorResponses } from './schemas.js';
 
 export interface StateRoutesOptions {
   readonly modes: ListenModes;
@@ -95,24 +96,42 @@ export const stateRoutes: FastifyPluginAsyncTypebox<StateRoutesOptions> = async 
     expires_in_s: modes.expiresInS(s),
   });
 
-  app.get('/state', { schema: { response: { 200: StateResponse } } }, async () => {
-    // First: an active mode whose time is up is reset (and its row written) before the read.
-    const { global, scoped } = modes.view();
-    return {
-      ok: true,
-      settings: settings.all(),
-      listen_mode: global.mode,
-      active_target: global.target,
-      active_expires_in_s: modes.expiresInS(global),
-      sources: [...scoped]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([sourceId, s]) => ({ source_id: sourceId, ...fields(s) })),
-    };
-  });
+  const tags = ['Listen modes'];
+  app.get(
+    '/state',
+    {
+      schema: {
+        summary: 'The listen mode now, globally and per source, and the stored settings',
+        tags,
+        response: { 200: StateResponse },
+      },
+    },
+    async () => {
+      // First: an active mode whose time is up is reset (and its row written) before the read.
+      const { global, scoped } = modes.view();
+      return {
+        ok: true,
+        settings: settings.all(),
+        listen_mode: global.mode,
+        active_target: global.target,
+        active_expires_in_s: modes.expiresInS(global),
+        sources: [...scoped]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([sourceId, s]) => ({ source_id: sourceId, ...fields(s) })),
+      };
+    },
+  );
 
   app.get(
     '/state/history',
-    { schema: { querystring: HistoryQuery, response: { 200: HistoryResponse } } },
+    {
+      schema: {
+        summary: 'Past listen-mode changes, newest first',
+        tags,
+        querystring: HistoryQuery,
+        response: { 200: HistoryResponse },
+      },
+    },
     async (request) => {
       const limit = historyLimit(request.query.limit, 'querystring.limit');
       modes.expire();
@@ -123,7 +142,15 @@ export const stateRoutes: FastifyPluginAsyncTypebox<StateRoutesOptions> = async 
 
   app.put(
     '/state',
-    { config: { admin: true }, schema: { body: PutBody, response: { 200: PutResponse } } },
+    {
+      config: { admin: true },
+      schema: {
+        summary: 'Switch the listen mode (trigger, active, inactive), globally or for one source',
+        tags,
+        body: PutBody,
+        response: { 200: PutResponse, ...errorResponses(404) },
+      },
+    },
     async (request) => {
       const body = request.body;
       const mode = parseListenMode(body.state, 'body.state');

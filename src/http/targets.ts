@@ -12,6 +12,7 @@ import {
 import type { TargetRegistry } from '../store/targets.js';
 import { listenUrlFor } from '../routing/routing-table.js';
 import type { TextHandler } from '../routing/text-handler.js';
+import { errorResponses } from './schemas.js';
 
 export interface TargetRoutesOptions {
   readonly targets: TargetRegistry;
@@ -53,6 +54,11 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     {
       config: { admin: true },
       schema: {
+        summary: 'Register a target, or update one registered under the same name',
+        description:
+          'The target gets every utterance that starts with one of its phrases (or its name), ' +
+          'POSTed to its listen_url. Answers once the target routes.',
+        tags: ['Targets'],
         body: RegisterBody,
         response: {
           200: Type.Object({
@@ -61,6 +67,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
             listen_url: Type.String(),
             phrases: Type.Array(Type.String()),
           }),
+          ...errorResponses(409, 503),
         },
       },
     },
@@ -87,6 +94,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     '/targets',
     {
       schema: {
+        summary: 'List the registered targets with their forwarding health',
+        tags: ['Targets'],
         response: { 200: Type.Object({ ok: Type.Boolean(), targets: Type.Array(TargetBody) }) },
       },
     },
@@ -105,8 +114,13 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     {
       config: { admin: true },
       schema: {
+        summary: 'Delete a target (its open conversations end)',
+        tags: ['Targets'],
         params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }) }),
-        response: { 200: Type.Object({ ok: Type.Boolean(), deleted: Type.String() }) },
+        response: {
+          200: Type.Object({ ok: Type.Boolean(), deleted: Type.String() }),
+          ...errorResponses(404, 503),
+        },
       },
     },
     async (request) => {

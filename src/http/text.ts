@@ -54,7 +54,17 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
 
   app.post(
     '/text',
-    { schema: { body: TextBody, response: { 200: TextResponse } } },
+    {
+      schema: {
+        summary: 'Route an utterance: match a wake phrase or session and forward it',
+        description:
+          'Answers with the decision and, when the target replied, what to say back. ' +
+          '`handled: false` means no target took it (say nothing, or hand it to the local assistant).',
+        tags: ['Utterances'],
+        body: TextBody,
+        response: { 200: TextResponse },
+      },
+    },
     async (request) => {
       // Field by field: a body's extra fields (frontEnd, defaultTarget…) are not the client's to set.
       const { source_id, room, ts, text, confidence } = request.body;
@@ -87,7 +97,14 @@ export const textRoutes: FastifyPluginAsyncTypebox<TextRoutesOptions> = async (a
 
   app.post(
     '/route/preview',
-    { schema: { body: PreviewBody, response: { 200: PreviewResponse } } },
+    {
+      schema: {
+        summary: 'What POST /text would do with this sentence, without routing it',
+        tags: ['Utterances'],
+        body: PreviewBody,
+        response: { 200: PreviewResponse },
+      },
+    },
     async (request) => {
       const { text, source_id, front_end } = request.body;
       const decision = handler.preview(text, source_id, front_end);
