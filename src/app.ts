@@ -33,11 +33,14 @@ import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 import { WyomingFrontEnd } from './wyoming/front-end.js';
+import { MqttFrontEnd } from './mqtt/front-end.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The Wyoming handle service: built with the app, listening only once serve (or a test) says. */
     readonly wyoming: WyomingFrontEnd;
+    /** The MQTT front end: built with the app, connecting only once serve (or a test) starts it. */
+    readonly mqtt: MqttFrontEnd;
   }
 }
 
@@ -209,6 +212,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     forwarder,
     listenModes,
     onDecision: decisionLog.record,
+    // The MQTT front end tells Hermes of the conversations its utterances open and end.
+    onSession: (event) => mqtt.onSession(event),
     onWarning: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
@@ -228,10 +233,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: app.log,
   });
   app.decorate('wyoming', wyoming);
+  const mqtt = new MqttFrontEnd({ config, handler, clock, log: app.log });
+  app.decorate('mqtt', mqtt);
   // Wyoming stops taking connections when the HTTP server does, and drains alongside it.
   let wyomingClosed: Promise<void> | undefined;
+  let mqttClosed: Promise<void> | undefined;
   app.addHook('preClose', (done) => {
     wyomingClosed = wyoming.close();
+    mqttClosed = mqtt.close();
     done();
   });
   let policy = registrationPolicy(config.targetHosts, live.cancelPhrases);
@@ -299,7 +308,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Read again now the watch runs: a key committed in between is not missed.
   apiKeys.reload();
 
-  await app.register(healthRoutes, { version: VERSION });
+  await app.register(healthRoutes, { version: VERSION, mqtt: () => mqtt.status });
   await app.register(targetRoutes, {
     targets: store.targets,
     handler,
@@ -332,6 +341,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', async () => {
     // Before the handler closes, so utterances in progress are answered while it still forwards.
     await (wyomingClosed ?? wyoming.close());
+    await (mqttClosed ?? mqtt.close());
     stopLocal();
     stopExternal();
     stopRuntime();
