@@ -3,9 +3,11 @@
  * started by `echonet serve` (or a test), closed with the app. Each message on
  * `hermes/asr/textCaptured` or `<prefix>/text` becomes one TextHandler.handle call (front end
  * `mqtt`); its answer goes out on `<prefix>/decision/<source_id>`, a reply on `hermes/tts/say`, and
- * the conversations MQTT utterances open and end as Hermes' sessionStarted / sessionEnded.
+ * the conversations MQTT utterances open and end as Hermes' sessionStarted / sessionEnded. A Hermes
+ * wake word (`hermes/hotword/<id>/detected`) opens the site's microphone (`asr/startListening`), as
+ * Rhasspy's own dialogue manager would, since Echonet takes its place.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SessionEvent } from '../routing/sessions.js';
@@ -14,11 +16,14 @@ import { MqttConnection, type MqttLog, type MqttStatus } from './connection.js';
 import {
   HERMES_SESSION_ENDED,
   HERMES_SESSION_STARTED,
+  HERMES_START_LISTENING,
   HERMES_TTS_SAY,
   isProblem,
+  isWake,
   parseMessage,
   sessionEnded,
   sessionStarted,
+  startListening,
   topicsFor,
   ttsSay,
   type Topics,
@@ -115,6 +120,11 @@ export class MqttFrontEnd {
         { topic, bytes: payload.length, problem: input.message },
         'MQTT message dropped',
       );
+      return;
+    }
+    if (isWake(input)) {
+      // An id of its own, which the ASR hands back in textCaptured (kept in the decision log).
+      this.#publish(HERMES_START_LISTENING, startListening(input.siteId, randomUUID()));
       return;
     }
     const work = this.#route(input).finally(() => this.#inflight.delete(work));

@@ -11,6 +11,9 @@ export const HERMES_TEXT_CAPTURED = 'hermes/asr/textCaptured';
 export const HERMES_SESSION_STARTED = 'hermes/dialogueManager/sessionStarted';
 export const HERMES_SESSION_ENDED = 'hermes/dialogueManager/sessionEnded';
 export const HERMES_TTS_SAY = 'hermes/tts/say';
+/** Any wake word's detection, `hermes/hotword/<wakewordId>/detected`. */
+export const HERMES_HOTWORD_DETECTED = 'hermes/hotword/+/detected';
+export const HERMES_START_LISTENING = 'hermes/asr/startListening';
 
 /** Larger than any utterance Echonet accepts with room for Rhasspy's extras (asr tokens): 64 KiB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -43,7 +46,7 @@ export function topicsFor(prefix: string): Topics {
   const text = `${prefix}/text`;
   return {
     text,
-    subscriptions: [HERMES_TEXT_CAPTURED, text],
+    subscriptions: [HERMES_TEXT_CAPTURED, HERMES_HOTWORD_DETECTED, text],
     decision: (sourceId) => `${prefix}/decision/${topicLevel(sourceId)}`,
   };
 }
@@ -56,15 +59,23 @@ export function topicLevel(sourceId: string): string {
   return sourceId.replace(/[/+#]/g, '_').replaceAll(String.fromCharCode(0), '_');
 }
 
+/** A wake word heard at a site: Echonet opens that site's microphone (Hermes' ASR). */
+export interface Wake {
+  readonly wake: true;
+  readonly siteId: string;
+}
+
+const isHotwordTopic = (topic: string) => /^hermes\/hotword\/[^/]+\/detected$/.test(topic);
+
 /**
- * The utterance a message carries, or why it cannot be one; `null` for a message that is fine
+ * The utterance a message carries (or the wake a hotword message reports), or why it cannot be one; `null` for a message that is fine
  * but says nothing (Rhasspy's textCaptured with empty text when the microphone heard silence).
  */
 export function parseMessage(
   topic: string,
   payload: Buffer,
   topics: Topics,
-): TextInput | Problem | null {
+): TextInput | Wake | Problem | null {
   if (payload.length > MAX_MESSAGE_BYTES) {
     return problem(
       'oversized',
@@ -82,6 +93,11 @@ export function parseMessage(
   }
   const fields = body as Record<string, unknown>;
   if (topic === HERMES_TEXT_CAPTURED) return textCaptured(fields);
+  if (isHotwordTopic(topic)) {
+    const siteId = fields.siteId ?? 'default';
+    if (!isId(siteId)) return wrong('siteId', `a string of 1 to ${MAX_ID_LENGTH} characters`);
+    return { wake: true, siteId };
+  }
   if (topic === topics.text) return ownText(fields);
   // Only reachable if the broker sends what was not subscribed to.
   return problem('malformed', `topic ${JSON.stringify(topic)} is not one Echonet reads`);
@@ -143,8 +159,12 @@ function ownText(f: Record<string, unknown>): TextInput | Problem {
   };
 }
 
-export function isProblem(x: TextInput | Problem | null): x is Problem {
+export function isProblem(x: TextInput | Wake | Problem | null): x is Problem {
   return x !== null && 'kind' in x;
+}
+
+export function isWake(x: TextInput | Wake | Problem | null): x is Wake {
+  return x !== null && 'wake' in x;
 }
 
 const isId = (v: unknown): v is string =>
@@ -193,4 +213,13 @@ export function sessionEnded(
 /** `hermes/tts/say`: the satellite at `siteId` speaks `text`; `id` is the decision's event id. */
 export function ttsSay(text: string, siteId: string, id: string, sessionId: string): string {
   return JSON.stringify({ text, siteId, id, sessionId });
+}
+
+/**
+ * `hermes/asr/startListening`, what Rhasspy's dialogue manager sends on a wake word (turned off
+ * when Echonet manages the dialogue): the site's speech-to-text transcribes what follows and
+ * publishes textCaptured; stopOnSilence ends it when the speaker stops.
+ */
+export function startListening(siteId: string, sessionId: string): string {
+  return JSON.stringify({ siteId, sessionId, stopOnSilence: true, sendAudioCaptured: false });
 }

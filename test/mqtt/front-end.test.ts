@@ -108,6 +108,23 @@ describe('MQTT front end', () => {
     await t.close();
   });
 
+  it('opens the microphone of a site whose wake word was heard, as a dialogue manager does', async () => {
+    const broker = await startBroker();
+    await startMqttApp(broker);
+    const satellite = await mqttClient(broker);
+    const inbox = await subscribe(satellite, ['hermes/asr/startListening']);
+    await satellite.publishAsync(
+      'hermes/hotword/porcupine/detected',
+      JSON.stringify({ modelId: 'porcupine', currentSensitivity: 0.5, siteId: 'kitchen' }),
+    );
+    expect(await inbox.next('hermes/asr/startListening')).toEqual({
+      siteId: 'kitchen',
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      stopOnSilence: true,
+      sendAudioCaptured: false,
+    });
+  });
+
   it('is off without a broker, and /health says so', async () => {
     const t = await startTestApp();
     await t.app.mqtt.start();
