@@ -9,7 +9,8 @@ import { mqttClient, startBroker, subscribe } from '../helpers/mqtt-broker.js';
 import { tempDbPath } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const health = async (url: string) => (await (await fetch(`${url}/health`)).json()).mqtt;
+const health = async (url: string) =>
+  ((await (await fetch(`${url}/health`)).json()) as { mqtt: string }).mqtt;
 
 describe('echonet serve with MQTT', () => {
   it('joins the broker from the bundle and answers over MQTT', async () => {
