@@ -16,10 +16,13 @@ import { eventRoutes, type EventStreamOptions } from './http/events.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
+import { metricsRoutes, registerRequestCounting } from './http/metrics.js';
 import { sessionRoutes } from './http/sessions.js';
 import { stateRoutes } from './http/state.js';
 import { targetRoutes } from './http/targets.js';
 import { textRoutes } from './http/text.js';
+import { MetricsExposition } from './metrics/exposition.js';
+import { MetricTallies } from './metrics/tallies.js';
 import { DecisionLog } from './routing/decision-log.js';
 import type { EventSink } from './store/event-sink.js';
 import { createForwarder, type Forwarder } from './delivery/forwarder.js';
@@ -27,6 +30,7 @@ import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
+import type { SessionListener } from './routing/sessions.js';
 import { registrationPolicy } from './registration.js';
 import { RuntimeSettings } from './runtime-settings.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
@@ -110,6 +114,13 @@ export interface AppDeps {
    * store's connection; `serve` passes a WorkerEventSink so the writes stay off the event loop.
    */
   readonly eventSink?: EventSink;
+  /** Hears of every conversation started and ended (tests; front ends use handler.sessions.listen). */
+  readonly onSession?: SessionListener;
+  /**
+   * The MQTT front end's state for GET /metrics (`connected`, `reconnecting`, `off`); absent: the
+   * app's own MQTT front end's (`app.mqtt.status`).
+   */
+  readonly mqttStatus?: () => string;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -157,6 +168,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   access.gate = await registerAccess(app, config);
   const apiKeys = new ApiKeyRing(apiKeysFor(config, store), store.keys);
   registerAuth(app, { apiKeys, adminKey: config.adminKey });
+  const tallies = new MetricTallies();
+  registerRequestCounting(app, tallies);
 
   const inline = inlineTableBuilder(
     () => store.targets.snapshot(),
@@ -211,9 +224,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     forwarder,
     listenModes,
-    onDecision: decisionLog.record,
-    // The MQTT front end tells Hermes of the conversations its utterances open and end.
-    onSession: (event) => mqtt.onSession(event),
+    onSession: deps.onSession,
+    // Both listeners only count or queue: the decision costs them well under a microsecond.
+    onDecision: (record) => {
+      tallies.decision(record);
+      decisionLog.record(record);
+    },
     onWarning: (message) => app.log.warn(message),
     targetLimits: {
       maxInflight: config.targetMaxInflight,
@@ -337,6 +353,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
   });
   await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
+  await app.register(metricsRoutes, {
+    public: config.metricsPublic,
+    exposition: new MetricsExposition({
+      tallies,
+      openSessions: () => handler.sessions.list().length,
+      registry: () => ({ targets: handler.table.names(), phrases: handler.table.triggers.size }),
+      health: (target) => handler.health.view(target),
+      listenModes: () => {
+        const { global, scoped } = listenModes.view();
+        return { global: global.mode, scoped: [...scoped.values()].map((m) => m.mode) };
+      },
+      decisionLog: () => ({ queued: decisionLog.queued, dropped: decisionLog.dropped }),
+      httpListening: () => app.server.listening,
+      wyoming: () => ({ ports: wyoming.listening.length, connections: wyoming.connections }),
+      mqttStatus: deps.mqttStatus ?? (() => mqtt.status),
+    }),
+  });
 
   app.addHook('onClose', async () => {
     // Before the handler closes, so utterances in progress are answered while it still forwards.

@@ -523,6 +523,14 @@ export const SETTINGS = {
     fallback: 100_000,
     parse: integer(1, 100_000_000),
   }),
+  metricsPublic: setting({
+    env: 'ECHONET_METRICS_PUBLIC',
+    accepts: 'true or false',
+    description:
+      'Serve GET /metrics (Prometheus) without an API key, for a scraper that cannot send headers. The allowlist still applies.',
+    fallback: false,
+    parse: boolean,
+  }),
 };
 
 type Settings = typeof SETTINGS;

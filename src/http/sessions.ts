@@ -43,7 +43,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ handler: TextHandler }> 
   const ended = (sourceId: string) => ({
     ok: true,
     ended: sourceId,
-    had_session: sessions.end(sourceId),
+    had_session: sessions.end(sourceId, 'api'),
   });
   app.post('/sessions/:source_id/end', end, async (request) => ended(request.params.source_id));
   app.delete('/sessions/:source_id', end, async (request) => ended(request.params.source_id));

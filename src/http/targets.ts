@@ -112,7 +112,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
     async (request) => {
       const name = request.params.name.toLowerCase();
       if (!targets.delete(name)) throw new TargetNotFound(request.params.name);
-      const ended = sessions.endWhere((s) => s.target === name);
+      const ended = sessions.endWhere((s) => s.target === name, 'unregistered');
       // Answered once the target no longer routes.
       await handler.current();
       request.log.info({ target: name, sessionsEnded: ended }, 'target deleted');

@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { SessionEvent } from '../routing/sessions.js';
+import type { SessionEvent, SessionListener } from '../routing/sessions.js';
 import type { TextInput, TextResult } from '../routing/text-handler.js';
 import { MqttConnection, type MqttLog, type MqttStatus } from './connection.js';
 import {
@@ -35,7 +35,11 @@ export interface MqttFrontEndOptions {
     Config,
     'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'mqttClientId' | 'mqttTopicPrefix'
   >;
-  readonly handler: { handle(input: TextInput): Promise<TextResult> };
+  readonly handler: {
+    handle(input: TextInput): Promise<TextResult>;
+    /** Where conversations are announced as they open and end (expiry included). */
+    readonly sessions: { listen(listener: SessionListener): () => void };
+  };
   readonly clock: Clock;
   readonly log: MqttLog & { error(obj: object, msg: string): void };
   /** Reconnection backoff (default 1 s doubling to 30 s). */
@@ -53,6 +57,8 @@ export class MqttFrontEnd {
   readonly #pending = new Map<string, number>();
   readonly #opened = new Map<string, string>();
   #closing = false;
+  /** Stops hearing of sessions (listening only while started, so an app without MQTT pays none). */
+  #unlisten: (() => void) | undefined;
 
   constructor(options: MqttFrontEndOptions) {
     this.#options = options;
@@ -84,6 +90,7 @@ export class MqttFrontEnd {
   async start(): Promise<void> {
     if (this.#connection === undefined || this.#closing) return;
     this.#options.log.info({ broker: this.#connection.where }, 'MQTT front end starting');
+    this.#unlisten ??= this.#options.handler.sessions.listen(this.onSession);
     await this.#connection.start();
   }
 
@@ -107,6 +114,8 @@ export class MqttFrontEnd {
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all(this.#inflight);
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     await this.#connection?.close();
   }
 

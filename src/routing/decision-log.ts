@@ -80,6 +80,10 @@ export class DecisionLog {
   readonly #interval: NodeJS.Timeout;
   readonly #subscribers = new Set<EventSubscriber>();
   #closed = false;
+  /** Decisions in the batch being written (a worker sink's write in flight). */
+  #inFlight = 0;
+  /** Decisions dropped since start (the database refused writes for too long). */
+  #dropped = 0;
 
   constructor(options: DecisionLogOptions) {
     this.#options = options;
@@ -92,6 +96,16 @@ export class DecisionLog {
 
   get level(): EventLogLevel {
     return this.#options.level;
+  }
+
+  /** Decisions not yet written: pending, held for a retry, or being written (for the metrics). */
+  get queued(): number {
+    return this.#pending.count + (this.#retry?.count ?? 0) + this.#inFlight;
+  }
+
+  /** Decisions dropped since start because the database refused writes (for the metrics). */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /** The text handler's `onDecision`: queues, never blocks, never throws. */
@@ -130,13 +144,16 @@ export class DecisionLog {
       this.#written(batch, written);
       return;
     }
+    this.#inFlight = batch.count;
     this.#writing = written.then(
       (seqs) => {
         this.#writing = undefined;
+        this.#inFlight = 0;
         this.#written(batch, seqs);
       },
       (err: Error) => {
         this.#writing = undefined;
+        this.#inFlight = 0;
         this.#failed(batch, err);
       },
     );
@@ -292,6 +309,7 @@ export class DecisionLog {
       this.#pending.clear();
       this.#idle = [];
     }
+    this.#dropped += count;
     this.#options.onError(new Error('the decision log is not being written'), count);
   }
 

@@ -107,7 +107,7 @@ export interface TextHandlerOptions extends RuntimeRules {
   readonly onDecision?: DecisionListener;
   /**
    * Hears of every conversation opened and ended, expiry included (one timer, on the clock, armed
-   * for the earliest expiry); must not block. SEAM (issue 14, `sessions` lane): not called yet.
+   * for the earliest expiry); must not block. Each session started is ended exactly once.
    */
   readonly onSession?: SessionListener;
   /** Hears of a configuration problem met while routing (one line, said once each). */
@@ -158,7 +158,11 @@ export class TextHandler {
     options: TextHandlerOptions & { readonly onBuildError?: (err: Error) => void },
   ) {
     this.#options = options;
-    this.sessions = new SessionTable(options.sessionTimeoutS, options.clock);
+    this.sessions = new SessionTable(options.sessionTimeoutS, options.clock, {
+      onSession: options.onSession,
+      onListenerError: (err) =>
+        options.onWarning?.(`a session listener failed: ${(err as Error)?.message ?? String(err)}`),
+    });
     this.#cancelPhrases = options.cancelPhrases;
     this.#cancel = compileCancelPhrases(options.cancelPhrases);
     this.#stripTrigger = options.stripTrigger;
@@ -218,8 +222,9 @@ export class TextHandler {
     return this.#live.current();
   }
 
-  /** Stops rebuilding (and any worker); the last table keeps answering. */
+  /** Stops rebuilding (and any worker) and the sessions' expiry timer; the last table keeps answering. */
   close(): Promise<void> {
+    this.sessions.close();
     return this.#live.close();
   }
 
@@ -233,7 +238,7 @@ export class TextHandler {
     this.#namedRules = { ...this.#rules, names: true };
     // A default target registered now is warned about again if it goes.
     for (const name of this.#warnedDefaults) if (table.has(name)) this.#warnedDefaults.delete(name);
-    this.sessions.endWhere((s) => !table.has(s.target));
+    this.sessions.endWhere((s) => !table.has(s.target), 'unregistered');
     this.health.retain(table.names());
     for (const name of table.names()) {
       const before = previous.listenUrl(name);
@@ -271,7 +276,7 @@ export class TextHandler {
     if (listen?.state.mode === 'inactive') return this.#muted(input, receivedAt);
     let live = this.sessions.live(input.source_id);
     if (live && !table.has(live.target)) {
-      this.sessions.end(input.source_id);
+      this.sessions.end(input.source_id, 'unregistered');
       live = undefined;
     }
     const utterance = prepareUtterance(input.text);
@@ -287,12 +292,18 @@ export class TextHandler {
     let change: SessionChange = null;
     switch (decision.mode) {
       case 'session_end':
-        if (this.sessions.end(input.source_id)) change = 'ended';
+        if (this.sessions.end(input.source_id, 'cancel')) change = 'ended';
         session = undefined;
         break;
       case 'session_open':
       case 'session_switch':
-        session = this.sessions.open(input.source_id, decision.target as string, room, ts);
+        session = this.sessions.open(
+          input.source_id,
+          decision.target as string,
+          room,
+          ts,
+          input.frontEnd ?? 'http',
+        );
         change = decision.mode === 'session_open' ? 'opened' : 'switched';
         break;
       case 'session_continue':
@@ -346,7 +357,13 @@ export class TextHandler {
       // The target is done with the conversation this utterance belonged to: end it now, unless a
       // later utterance of the source has already moved it on (another target, a new session).
       if (delivery.forwarded && delivery.answer.endSession && session !== undefined) {
-        if (this.sessions.endIf(input.source_id, session.id)) change = 'ended';
+        if (this.sessions.endIf(input.source_id, session.id, 'end_session')) change = 'ended';
+        result.session = null;
+      }
+      // Nobody took it (the target failed and no fallback did): the conversation it opened or
+      // continued ends, so the next follow-up is not sent to a dead target but routed afresh.
+      if (!delivery.forwarded && session !== undefined) {
+        if (this.sessions.endIf(input.source_id, session.id, 'failed')) change = 'ended';
         result.session = null;
       }
     }

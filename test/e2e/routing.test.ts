@@ -247,7 +247,7 @@ describe('routing end to end', () => {
 });
 
 describe('forwarding failures', () => {
-  it('reports a refused connection quickly and keeps the session', async () => {
+  it('reports a refused connection quickly and ends the conversation it opened', async () => {
     const t = await startApp({ ECHONET_HTTP_TIMEOUT_S: '1' });
     const gone = await startRecordingTarget();
     const url = gone.url;
@@ -260,8 +260,10 @@ describe('forwarding failures', () => {
       mode: 'session_open',
       forwarded: false,
       reason: 'forward_failed:refused',
+      session: null,
     });
-    expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toHaveLength(1);
+    // A failed forward ends the conversation: the next follow-up is not sent to a dead target.
+    expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toEqual([]);
   });
 
   it('reports a 500 from the target', async () => {

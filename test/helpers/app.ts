@@ -88,6 +88,10 @@ export interface TestAppOptions {
   readonly logger?: Record<string, unknown>;
   /** GET /events/stream's heartbeat and slow-client bound. */
   readonly eventStream?: AppDeps['eventStream'];
+  /** Hears of every conversation started and ended. */
+  readonly onSession?: AppDeps['onSession'];
+  /** The MQTT front end's state for GET /metrics. */
+  readonly mqttStatus?: AppDeps['mqttStatus'];
 }
 
 export async function startTestApp(
@@ -109,6 +113,8 @@ export async function startTestApp(
     tableBuilder: options.tableBuilder?.(store),
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
+    onSession: options.onSession,
+    mqttStatus: options.mqttStatus,
   });
   await app.ready();
   let closed = false;

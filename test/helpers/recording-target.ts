@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll } from 'vitest';
 import { GENEROUS_MS } from './wait.js';
 
 export interface Received {
@@ -158,4 +159,17 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Starts recording targets on demand, each closed once the test file's tests are done. */
+export function recordingTargets(): () => Promise<RecordingTarget> {
+  const started: RecordingTarget[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((x) => x.close()));
+  });
+  return async () => {
+    const x = await startRecordingTarget();
+    started.push(x);
+    return x;
+  };
 }

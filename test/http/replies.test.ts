@@ -161,7 +161,7 @@ describe('end_session', () => {
     }
   });
 
-  it('is not heeded from a target that failed', async () => {
+  it('is not heeded from a target that failed, whose conversation ends as failed', async () => {
     await say('hey astraea start the dishwasher');
     target.behave({ kind: 'answer', status: 500, body: '{"end_session":true,"reply":"oops"}' });
     const answer = await say('on eco mode');
@@ -169,8 +169,10 @@ describe('end_session', () => {
       forwarded: false,
       reason: 'forward_failed:status_500',
       reply: null,
+      session: null,
     });
-    expect((await liveSessions()).map((s) => s.source_id)).toEqual(['kitchen']);
+    // Ended by the failure (any failed forward ends its conversation), not by the body.
+    expect(await liveSessions()).toEqual([]);
   });
 
   it("ends only the speaker's conversation", async () => {

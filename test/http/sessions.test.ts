@@ -4,6 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
+import { recordingTargets } from '../helpers/recording-target.js';
+
+/** Targets that take every utterance: a failed forward would end the conversation. */
+const target = recordingTargets();
 
 async function openSession(t: TestApp, source: string): Promise<void> {
   const res = await t.request({
@@ -17,7 +21,7 @@ async function openSession(t: TestApp, source: string): Promise<void> {
 describe('session routes', () => {
   it('give expires_in_s in whole seconds, rounded up while the session lives', async () => {
     const t = await startTestApp();
-    await register(t, 'astraea', 'http://127.0.0.1:9', ['hey astraea']);
+    await register(t, 'astraea', (await target()).url, ['hey astraea']);
     await openSession(t, 'door');
     t.clock.advance(0.3);
     const list = (await t.request({ method: 'GET', url: '/sessions' })).json();
@@ -31,7 +35,7 @@ describe('session routes', () => {
 
   it('DELETE /sessions/{source_id} ends the session like POST .../end', async () => {
     const t = await startTestApp();
-    await register(t, 'astraea', 'http://127.0.0.1:9', ['hey astraea']);
+    await register(t, 'astraea', (await target()).url, ['hey astraea']);
     await openSession(t, 'door');
     await openSession(t, 'kitchen');
 

@@ -210,6 +210,33 @@ describe('DecisionLog', () => {
     log.flush();
     expect(store.events.get('after')).toBeDefined();
   });
+
+  it('tells the metrics how many decisions wait and how many it dropped', () => {
+    const { store, clock, log } = setUp();
+    expect([log.queued, log.dropped]).toEqual([0, 0]);
+    for (let i = 0; i < 3; i++) log.record(record(clock));
+    expect(log.queued).toBe(3);
+    log.flush();
+    expect(log.queued).toBe(0);
+    const other = new Database(store.path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      for (let i = 0; i < 5; i++) log.record(record(clock));
+      // Refused: held for a retry, still waiting.
+      log.flush();
+      expect(log.queued).toBe(5);
+      for (let i = 0; i < 20_000; i++) log.record(record(clock));
+      // The held batch went to make room.
+      expect(log.dropped).toBe(5);
+      expect(log.queued).toBe(20_000);
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    log.flush();
+    expect(log.queued).toBe(0);
+    expect(log.dropped).toBe(5);
+  });
 });
 
 describe('PhraseMatcher.nearMiss', () => {

@@ -8,7 +8,7 @@ describe('SessionTable.endIf', () => {
     const sessions = new SessionTable(25, new ManualClock());
     const s = sessions.open('kitchen', 'astraea', null, 1);
     sessions.open('hall', 'astraea', null, 1);
-    expect(sessions.endIf('kitchen', s.id)).toBe(true);
+    expect(sessions.endIf('kitchen', s.id, 'end_session')).toBe(true);
     expect(sessions.live('kitchen')).toBeUndefined();
     expect(sessions.live('hall')).toBeDefined();
   });
@@ -17,7 +17,7 @@ describe('SessionTable.endIf', () => {
     const sessions = new SessionTable(25, new ManualClock());
     const old = sessions.open('kitchen', 'astraea', null, 1);
     const newer = sessions.open('kitchen', 'echobell', null, 2);
-    expect(sessions.endIf('kitchen', old.id)).toBe(false);
+    expect(sessions.endIf('kitchen', old.id, 'end_session')).toBe(false);
     expect(sessions.live('kitchen')?.id).toBe(newer.id);
   });
 
@@ -26,9 +26,9 @@ describe('SessionTable.endIf', () => {
     const sessions = new SessionTable(25, clock);
     const s = sessions.open('kitchen', 'astraea', null, 1);
     sessions.extend(s, null, 2);
-    expect(sessions.endIf('kitchen', s.id)).toBe(true);
+    expect(sessions.endIf('kitchen', s.id, 'end_session')).toBe(true);
     const t = sessions.open('porch', 'astraea', null, 3);
     clock.advance(26);
-    expect(sessions.endIf('porch', t.id)).toBe(false);
+    expect(sessions.endIf('porch', t.id, 'end_session')).toBe(false);
   });
 });
