@@ -140,5 +140,8 @@ describe('MQTT front end', () => {
     expect((await t.app.inject({ method: 'GET', url: '/health' })).json().mqtt).toBe('off');
     await t.app.mqtt.start();
     await waitFor(async () => (await t.app.inject({ url: '/health' })).json().mqtt === 'connected');
+    // GET /metrics reports the same state, from the app's own front end.
+    const metrics = (await t.request({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('echonet_mqtt_state{state="connected"} 1');
   });
 });
