@@ -3,11 +3,11 @@
  * binary is on this machine (`/usr/sbin/mosquitto`, or `mosquitto` in PATH), otherwise an
  * in-process aedes broker. It can be stopped and started again on the same port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface Broker {
   readonly kind: 'mosquitto' | 'aedes';
@@ -27,22 +27,39 @@ export function mosquittoPath(): string | undefined {
     '/usr/sbin/mosquitto',
     ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'mosquitto')),
   ];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // Not here; the next one.
-    }
-  }
-  return undefined;
+  return candidates.find(executable);
 }
 
-/** A broker for `port`, not started yet; `kind` forces one (default: Mosquitto if installed). */
-export function brokerOn(port: number, kind?: Broker['kind']): Broker {
-  const binary = kind === 'aedes' ? undefined : mosquittoPath();
-  if (kind === 'mosquitto' && binary === undefined) throw new Error('mosquitto is not installed');
-  return binary ? mosquitto(binary, port) : aedes(port);
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Debian puts the broker in /usr/sbin and its password tool in /usr/bin. */
+const passwdTool = (binary: string) =>
+  join(dirname(binary).replace(/sbin$/, 'bin'), 'mosquitto_passwd');
+
+export interface BrokerOptions {
+  /** Forces one kind (default: Mosquitto if installed). */
+  readonly kind?: Broker['kind'] | undefined;
+  /** Only this user, with this password, may connect (default: anyone, no login). */
+  readonly user?: { readonly name: string; readonly password: string } | undefined;
+}
+
+/** A broker for `port`, not started yet. */
+export function brokerOn(port: number, options: BrokerOptions = {}): Broker {
+  const found = options.kind === 'aedes' ? undefined : mosquittoPath();
+  // A login needs mosquitto_passwd beside the broker; without it, aedes checks the password.
+  const binary =
+    found && (options.user === undefined || executable(passwdTool(found))) ? found : undefined;
+  if (options.kind === 'mosquitto' && binary === undefined) {
+    throw new Error('mosquitto is not installed');
+  }
+  return binary ? mosquitto(binary, port, options.user) : aedes(port, options.user);
 }
 
 /** True once something accepts TCP connections on the port. */
@@ -66,7 +83,9 @@ async function untilAccepting(port: number, failed: () => boolean): Promise<void
   }
 }
 
-function mosquitto(binary: string, port: number): Broker {
+type User = BrokerOptions['user'];
+
+function mosquitto(binary: string, port: number, user: User): Broker {
   let child: ChildProcess | undefined;
   let dir: string | undefined;
   return {
@@ -80,10 +99,19 @@ function mosquitto(binary: string, port: number): Broker {
       // set_tcp_nodelay: a broker relays small messages; Nagle would hold each back ~40 ms.
       const lines = [
         `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
+        `allow_anonymous ${user === undefined}`,
         'persistence false',
         'set_tcp_nodelay true',
       ];
+      if (user !== undefined) {
+        // Mosquitto's own tool hashes the password (mosquitto_passwd, beside the broker).
+        const passwords = join(dir, 'passwords');
+        execFileSync(passwdTool(binary), ['-b', '-c', passwords, user.name, user.password]);
+        // Run as root, Mosquitto reads it as the `mosquitto` user, after dropping privileges.
+        chmodSync(dir, 0o755);
+        chmodSync(passwords, 0o644);
+        lines.push(`password_file ${passwords}`);
+      }
       writeFileSync(conf, [...lines, 'log_type none', ''].join('\n'));
       const started = spawn(binary, ['-c', conf], { stdio: 'ignore' });
       child = started;
@@ -107,7 +135,7 @@ function mosquitto(binary: string, port: number): Broker {
   };
 }
 
-function aedes(port: number): Broker {
+function aedes(port: number, user: User): Broker {
   let server: Server | undefined;
   let close: (() => Promise<void>) | undefined;
   return {
@@ -117,7 +145,15 @@ function aedes(port: number): Broker {
     async start() {
       if (server) return;
       const { Aedes } = await import('aedes');
-      const broker = await Aedes.createBroker();
+      const broker = await Aedes.createBroker({
+        authenticate: (_client, username, password, done) => {
+          const ok =
+            user === undefined ||
+            (username === user.name && password?.toString('utf8') === user.password);
+          if (ok) done(null, true);
+          else done(Object.assign(new Error('Not authorized'), { returnCode: 5 }), false);
+        },
+      });
       const sockets = new Set<Socket>();
       const s = createServer((socket) => {
         sockets.add(socket);

@@ -164,8 +164,8 @@ export class MqttConnection {
     this.#lastError = undefined;
     if (wasConnected) this.#options.log.warn(fields, 'MQTT connection lost; reconnecting');
     else if (this.#failures === 1)
-      this.#options.log.warn(fields, 'MQTT broker unreachable; retrying');
-    else this.#options.log.debug(fields, 'MQTT broker still unreachable');
+      this.#options.log.warn(fields, 'MQTT connection failed; retrying');
+    else this.#options.log.debug(fields, 'MQTT connection still failing');
     this.#retry = this.#options.clock.after(waitMs, () => {
       this.#retry = undefined;
       if (!this.#closed) this.#client?.reconnect();

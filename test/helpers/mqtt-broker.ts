@@ -6,18 +6,16 @@
  */
 import { afterAll } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { brokerOn, type Broker } from '../../bench/lib/broker.js';
+import { brokerOn, type Broker, type BrokerOptions } from '../../bench/lib/broker.js';
 import { freePort } from '../../bench/lib/procs.js';
 import { waitFor } from './wait.js';
 
 export type { Broker };
 
-export async function startBroker(): Promise<Broker> {
+export async function startBroker(options: Pick<BrokerOptions, 'user'> = {}): Promise<Broker> {
   // TEST_MQTT_BROKER=aedes runs the fallback even where Mosquitto is installed.
-  const broker = brokerOn(
-    await freePort(),
-    process.env.TEST_MQTT_BROKER === 'aedes' ? 'aedes' : undefined,
-  );
+  const kind = process.env.TEST_MQTT_BROKER === 'aedes' ? 'aedes' : undefined;
+  const broker = brokerOn(await freePort(), { ...options, kind });
   await broker.start();
   afterAll(() => broker.dispose());
   return broker;

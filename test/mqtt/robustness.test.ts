@@ -65,14 +65,14 @@ describe('MQTT robustness', () => {
       { logger: capturingLogger(lines) },
     );
     await t.app.mqtt.start();
-    await waitFor(() => lines.some((l) => l.includes('MQTT broker unreachable; retrying')));
+    await waitFor(() => lines.some((l) => l.includes('MQTT connection failed; retrying')));
     expect(await health(t)).toBe('reconnecting');
     expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
 
     // A second failed attempt waits twice as long (1 s, then 2 s), logged quietly.
     t.clock.advance(1);
-    await waitFor(() => lines.some((l) => l.includes('MQTT broker still unreachable')));
-    const retry = JSON.parse(lines.find((l) => l.includes('still unreachable'))!);
+    await waitFor(() => lines.some((l) => l.includes('MQTT connection still failing')));
+    const retry = JSON.parse(lines.find((l) => l.includes('still failing'))!);
     expect(retry.retry_in_s).toBe(2);
 
     await broker.start();
@@ -150,6 +150,38 @@ describe('MQTT robustness', () => {
     expect(() => loadConfig({ ECHONET_MQTT_PASSWORD: `  ` }, { envFile: false })).toThrow(
       'ECHONET_MQTT_PASSWORD=(the value is not shown) is invalid',
     );
+  });
+
+  it('says why a login is refused, keeps retrying, and joins once the password is right', async () => {
+    const right = 'pw-right-5e2b-never-logged';
+    const wrong = 'pw-wrong-9d4c-never-logged';
+    const broker = await startBroker({ user: { name: 'echonet', password: right } });
+    const lines: string[] = [];
+    const t = await startTestApp(
+      {
+        ECHONET_MQTT_URL: broker.url,
+        ECHONET_MQTT_USERNAME: 'echonet',
+        ECHONET_MQTT_PASSWORD: wrong,
+      },
+      { logger: capturingLogger(lines) },
+    );
+    await t.app.mqtt.start();
+    const failed = await waitFor(() =>
+      lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'MQTT connection failed; retrying'),
+    );
+    expect(failed.err).toMatch(/not authori[sz]ed/i);
+    t.clock.advance(1);
+    await waitFor(() => lines.some((l) => l.includes('MQTT connection still failing')));
+    expect(t.app.mqtt.status).toBe('reconnecting');
+    await t.close();
+    expect(lines.filter((l) => l.includes(wrong) || l.includes(right))).toEqual([]);
+
+    // The same broker lets the right password in.
+    const ok = await startMqttApp(broker, {
+      ECHONET_MQTT_USERNAME: 'echonet',
+      ECHONET_MQTT_PASSWORD: right,
+    });
+    expect(ok.app.mqtt.status).toBe('connected');
   });
 
   it('refuses a broker URL it cannot use, naming the setting', () => {
