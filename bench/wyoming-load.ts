@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import { encodeEvent, FrameDecoder } from '../src/wyoming/framing.js';
 import type { LoadResult } from './load.js';
+import { closedLoop, type LoopWorker } from './lib/closed-loop.js';
 import { sourceId, WAKE_TEXTS } from './lib/workload.js';
 
 export type WyomingMode = 'per-utterance' | 'persistent';
@@ -78,82 +79,34 @@ class Conn {
   }
 }
 
-async function run(spec: WyomingLoadSpec): Promise<LoadResult> {
+function run(spec: WyomingLoadSpec): Promise<LoadResult> {
   let next = 0;
-  let measuring = false;
-  let stop = false;
-  const latencies: number[] = [];
-  let allRequests = 0;
-  let allSucceeded = 0;
-  let failures = 0;
-  let requests = 0;
-
-  const once = async (conn: Conn): Promise<void> => {
+  const once = async (conn: Conn, w: LoopWorker): Promise<void> => {
     const i = next++;
     const t0 = performance.now();
     const type = await conn.ask(transcriptBytes(i));
-    const ms = performance.now() - t0;
-    allRequests++;
-    if (type === 'handled') {
-      allSucceeded++;
-      if (measuring) {
-        requests++;
-        latencies.push(ms);
-      }
-    } else if (measuring) {
-      failures++;
-    }
+    w.record(type === 'handled', performance.now() - t0);
   };
-
-  const worker = async (): Promise<void> => {
+  return closedLoop(spec, async (w) => {
     if (spec.mode === 'persistent') {
       const conn = await Conn.open(spec.port);
-      while (!stop) await once(conn);
+      while (!w.stopped()) await once(conn, w);
       conn.close();
       return;
     }
-    while (!stop) {
+    while (!w.stopped()) {
       let conn: Conn;
       try {
         conn = await Conn.open(spec.port);
       } catch {
         // Refused or out of local ports: a failed utterance, as Home Assistant would see it.
-        allRequests++;
-        if (measuring) failures++;
+        w.record(false, 0);
         continue;
       }
-      await once(conn);
+      await once(conn, w);
       conn.close();
     }
-  };
-
-  const workers = Array.from({ length: spec.connections }, worker);
-  await new Promise((r) => setTimeout(r, spec.warmupS * 1000));
-  measuring = true;
-  const started = performance.now();
-  await new Promise((r) => setTimeout(r, spec.durationS * 1000));
-  measuring = false;
-  const seconds = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(workers);
-
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return {
-    requests,
-    allRequests,
-    allSucceeded,
-    rps: requests / seconds,
-    p50: q(0.5),
-    p90: q(0.9),
-    p99: q(0.99),
-    failures,
-    notForwarded: failures,
-    badStatus: 0,
-    errors: 0,
-    seconds,
-  };
+  });
 }
 
 const arg = process.argv[2];

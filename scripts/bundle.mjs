@@ -26,7 +26,21 @@ const common = {
     js: "import { createRequire as __echonetRequire } from 'node:module'; const require = __echonetRequire(import.meta.url);",
   },
 };
-await build({ ...common, entryPoints: ['dist/cli.js'], outfile });
+// MQTT.js (0.6 MB) is its own bundle too, loaded by `await import('mqtt')` only when
+// ECHONET_MQTT_URL is set: an Echonet without MQTT neither parses nor keeps its source.
+const mqttOutfile = 'dist/mqtt.mjs';
+const mqttApart = {
+  name: 'mqtt-apart',
+  setup(b) {
+    b.onResolve({ filter: /^mqtt$/ }, () => ({ path: './mqtt.mjs', external: true }));
+  },
+};
+await build({ ...common, entryPoints: ['dist/cli.js'], outfile, plugins: [mqttApart] });
+await build({
+  ...common,
+  stdin: { contents: "export { connect } from 'mqtt';", resolveDir: '.' },
+  outfile: mqttOutfile,
+});
 await build({ ...common, entryPoints: ['dist/routing/table-worker.js'], outfile: workerOutfile });
 await build({
   ...common,
@@ -36,7 +50,7 @@ await build({
 
 // V8 keeps a script's source in memory for as long as it runs, as one byte a character only while
 // every character is Latin-1; a single one above U+00FF doubles it (2 → 4+ MB resident).
-for (const file of [outfile, workerOutfile, eventWorkerOutfile]) {
+for (const file of [outfile, workerOutfile, eventWorkerOutfile, mqttOutfile]) {
   const text = readFileSync(file, 'utf8');
   const wide = /[\u0100-\u{10ffff}]/u.exec(text);
   if (wide) {

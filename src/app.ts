@@ -43,11 +43,14 @@ import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 import { WyomingFrontEnd } from './wyoming/front-end.js';
+import { MqttFrontEnd } from './mqtt/front-end.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The Wyoming handle service: built with the app, listening only once serve (or a test) says. */
     readonly wyoming: WyomingFrontEnd;
+    /** The MQTT front end: built with the app, connecting only once serve (or a test) starts it. */
+    readonly mqtt: MqttFrontEnd;
   }
 }
 
@@ -120,8 +123,8 @@ export interface AppDeps {
   /** Hears of every conversation started and ended (tests; front ends use handler.sessions.listen). */
   readonly onSession?: SessionListener;
   /**
-   * The MQTT front end's state for GET /metrics (`connected`, `reconnecting`, `off`); absent:
-   * `off`.
+   * The MQTT front end's state for GET /metrics (`connected`, `reconnecting`, `off`); absent: the
+   * app's own MQTT front end's (`app.mqtt.status`).
    */
   readonly mqttStatus?: () => string;
   /**
@@ -260,10 +263,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: app.log,
   });
   app.decorate('wyoming', wyoming);
+  const mqtt = new MqttFrontEnd({ config, handler, clock, log: app.log });
+  app.decorate('mqtt', mqtt);
   // Wyoming stops taking connections when the HTTP server does, and drains alongside it.
   let wyomingClosed: Promise<void> | undefined;
+  let mqttClosed: Promise<void> | undefined;
   app.addHook('preClose', (done) => {
     wyomingClosed = wyoming.close();
+    mqttClosed = mqtt.close();
     done();
   });
   let policy = registrationPolicy(config.targetHosts, live.cancelPhrases);
@@ -331,7 +338,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Read again now the watch runs: a key committed in between is not missed.
   apiKeys.reload();
 
-  await app.register(healthRoutes, { version: VERSION });
+  await app.register(healthRoutes, { version: VERSION, mqtt: () => mqtt.status });
   await app.register(targetRoutes, {
     targets: store.targets,
     handler,
@@ -374,13 +381,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       decisionLog: () => ({ queued: decisionLog.queued, dropped: decisionLog.dropped }),
       httpListening: () => app.server.listening,
       wyoming: () => ({ ports: wyoming.listening.length, connections: wyoming.connections }),
-      mqttStatus: deps.mqttStatus,
+      mqttStatus: deps.mqttStatus ?? (() => mqtt.status),
     }),
   });
 
   app.addHook('onClose', async () => {
     // Before the handler closes, so utterances in progress are answered while it still forwards.
     await (wyomingClosed ?? wyoming.close());
+    await (mqttClosed ?? mqtt.close());
     stopLocal();
     stopExternal();
     stopRuntime();

@@ -39,6 +39,8 @@ export interface Setting<T> {
   readonly fallback: T;
   /** Returns the value, or undefined when `raw` is not acceptable. */
   readonly parse: (raw: string) => T | undefined;
+  /** A password: an error about the setting never repeats its value. */
+  readonly secret?: boolean;
 }
 
 function setting<T>(s: Setting<T>): Setting<T> {
@@ -150,6 +152,32 @@ function wyomingBindings(raw: string): readonly WyomingBinding[] | undefined {
   return new Set(bindings.map((b) => b.port)).size === bindings.length ? bindings : undefined;
 }
 
+/** A broker URL MQTT.js can connect to over TCP or TLS; anything else is a typo worth saying. */
+function mqttUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return undefined;
+  }
+  return (url.protocol === 'mqtt:' || url.protocol === 'mqtts:') && url.hostname !== ''
+    ? raw.trim()
+    : undefined;
+}
+
+const NUL = String.fromCharCode(0);
+
+/** Topic levels for Echonet's own topics: no wildcards, NUL or empty level, no leading `$`. */
+function topicPrefix(raw: string): string | undefined {
+  const prefix = raw.trim();
+  const levels = prefix.split('/');
+  return prefix !== '' &&
+    !prefix.startsWith('$') &&
+    levels.every((l) => l !== '' && !/[+#]/.test(l) && !l.includes(NUL))
+    ? prefix
+    : undefined;
+}
+
 /** The settings, in the order the docs list them. */
 export const SETTINGS = {
   host: setting({
@@ -189,6 +217,45 @@ export const SETTINGS = {
       'A Wyoming connection that sends nothing for this long is closed (the wait for an assistant’s answer does not count).',
     fallback: 30,
     parse: decimal(0, 3600, { exclusiveMin: true }),
+  }),
+  mqttUrl: setting<string | undefined>({
+    env: 'ECHONET_MQTT_URL',
+    accepts: 'an mqtt:// or mqtts:// URL with a host (mqtt://broker.lan:1883)',
+    description:
+      'The MQTT broker Echonet joins as a front end: Hermes `hermes/asr/textCaptured` and its own `<prefix>/text` in; decisions, Hermes session events and `hermes/tts/say` out (README: Use with Rhasspy / MQTT). A broker that is down is retried with backoff; HTTP and Wyoming serve meanwhile. Unset: off.',
+    fallback: undefined,
+    parse: mqttUrl,
+  }),
+  mqttUsername: setting<string | undefined>({
+    env: 'ECHONET_MQTT_USERNAME',
+    accepts: 'a non-empty string',
+    description: 'User name for the MQTT broker. Unset: none (or the one in ECHONET_MQTT_URL).',
+    fallback: undefined,
+    parse: nonEmpty,
+  }),
+  mqttPassword: setting<string | undefined>({
+    env: 'ECHONET_MQTT_PASSWORD',
+    accepts: 'a non-empty string',
+    description: 'Password for the MQTT broker; never logged. Unset: none.',
+    fallback: undefined,
+    parse: nonEmpty,
+    secret: true,
+  }),
+  mqttClientId: setting<string | undefined>({
+    env: 'ECHONET_MQTT_CLIENT_ID',
+    accepts: 'text of 1 to 23 letters, digits, - or _',
+    description:
+      'The MQTT client id (one per Echonet on a broker: a second one with the same id pushes the first off). Unset: `echonet-` and random characters.',
+    fallback: undefined,
+    parse: (raw) => (/^[A-Za-z0-9_-]{1,23}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  mqttTopicPrefix: setting({
+    env: 'ECHONET_MQTT_TOPIC_PREFIX',
+    accepts: 'one or more topic levels separated by /, without +, # or empty levels',
+    description:
+      'The first levels of Echonet’s own topics: `<prefix>/text` in, `<prefix>/decision/<source_id>` out.',
+    fallback: 'echonet',
+    parse: topicPrefix,
   }),
   apiKey: setting<string | undefined>({
     env: 'ECHONET_API_KEY',
@@ -517,7 +584,8 @@ export function loadSettings(env: Env, options: LoadOptions = {}): LoadedConfig 
     }
     const parsed = s.parse(raw);
     if (parsed === undefined) {
-      throw new ConfigError(`${s.env}=${JSON.stringify(raw)} is invalid: expected ${s.accepts}`);
+      const shown = s.secret ? '(the value is not shown)' : JSON.stringify(raw);
+      throw new ConfigError(`${s.env}=${shown} is invalid: expected ${s.accepts}`);
     }
     values[key] = parsed;
     fromEnv.add(key);

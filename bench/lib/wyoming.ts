@@ -1,18 +1,23 @@
 /**
- * The Wyoming scenario (`--scenario wyoming`): one Echonet (1 phrase) with ECHONET_WYOMING_PORT,
- * loaded in turn over HTTP (POST /text, keep-alive, autocannon) and over Wyoming with a new
- * connection per transcript (as Home Assistant connects) and with one persistent connection per
- * client, all at the same concurrency, interleaved for `rounds` rounds, best of each. The figures
- * that matter are the ratios to HTTP from the same run, on the same machine and stub target.
+ * The Wyoming scenario (`--scenario wyoming`): one Echonet (1 phrase) with ECHONET_WYOMING_PORT and
+ * ECHONET_MQTT_URL (a broker of its own: Mosquitto, or aedes in the bench's process), loaded in
+ * turn over HTTP (POST /text, keep-alive, autocannon), over Wyoming with a new connection per
+ * transcript (as Home Assistant connects) and with one persistent connection per client, and over
+ * MQTT (Hermes textCaptured in, the decision out, one connection per satellite), all at the same
+ * concurrency, interleaved for `rounds` rounds, best of each. The figures that matter are the
+ * ratios to HTTP from the same run, on the same machine and stub target.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../load.js';
+import type { MqttLoadSpec } from '../mqtt-load.js';
 import type { WyomingLoadSpec, WyomingMode } from '../wyoming-load.js';
+import { brokerOn, type Broker } from './broker.js';
 import { API_KEY, freePort, runLoad, startEchonet, type Echonet } from './procs.js';
 import { seedRegistry, syntheticRegistry } from './registry.js';
 
 const LOAD = fileURLToPath(new URL('../wyoming-load.ts', import.meta.url));
+const MQTT_LOAD = fileURLToPath(new URL('../mqtt-load.ts', import.meta.url));
 export const WYOMING_CONNECTIONS = 32;
 
 export interface WyomingBenchResult {
@@ -21,6 +26,9 @@ export interface WyomingBenchResult {
   readonly http: LoadResult;
   readonly perUtterance: LoadResult;
   readonly persistent: LoadResult;
+  readonly mqtt: LoadResult;
+  /** The broker the MQTT figures went through. */
+  readonly broker: Broker['kind'];
 }
 
 export interface WyomingBenchOptions {
@@ -38,11 +46,20 @@ export async function runWyomingBench(options: WyomingBenchOptions): Promise<Wyo
   const { log } = options;
   seedRegistry(options.dbPath, syntheticRegistry(1, options.stubUrl, 'invented'));
   const port = await freePort();
-  const echonet = await startEchonet({
-    dbPath: options.dbPath,
-    env: { ECHONET_WYOMING_PORT: String(port) },
-  });
+  const broker = brokerOn(await freePort());
+  await broker.start();
+  let echonet: Echonet;
   try {
+    echonet = await startEchonet({
+      dbPath: options.dbPath,
+      env: { ECHONET_WYOMING_PORT: String(port), ECHONET_MQTT_URL: broker.url },
+    });
+  } catch (err) {
+    await broker.dispose();
+    throw err;
+  }
+  try {
+    await untilMqttConnected(echonet.url);
     await options.checkWorkload(echonet);
     const best = new Map<string, LoadResult>();
     const keep = (k: string, r: LoadResult) => {
@@ -76,6 +93,14 @@ export async function runWyomingBench(options: WyomingBenchOptions): Promise<Wyo
         keep(mode, r);
         line(`wyoming ${mode}`, r);
       }
+      const mqtt = await runMqttLoad({
+        brokerUrl: broker.url,
+        connections: WYOMING_CONNECTIONS,
+        warmupS: options.warmupS,
+        durationS: options.durationS,
+      });
+      keep('mqtt', mqtt);
+      line(`mqtt (${broker.kind})`, mqtt);
     }
     return {
       connections: WYOMING_CONNECTIONS,
@@ -83,14 +108,38 @@ export async function runWyomingBench(options: WyomingBenchOptions): Promise<Wyo
       http: best.get('http')!,
       perUtterance: best.get('per-utterance')!,
       persistent: best.get('persistent')!,
+      mqtt: best.get('mqtt')!,
+      broker: broker.kind,
     };
   } finally {
     await echonet.stop();
+    await broker.dispose();
   }
 }
 
-async function runWyomingLoad(spec: WyomingLoadSpec & { mode: WyomingMode }): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOAD, JSON.stringify(spec)], {
+/** Echonet joins the broker in the background: wait until /health says it has. */
+async function untilMqttConnected(url: string): Promise<void> {
+  const giveUpAt = performance.now() + 15_000;
+  for (;;) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { mqtt?: string };
+    if (health.mqtt === 'connected') return;
+    if (performance.now() > giveUpAt)
+      throw new Error(`Echonet did not join the broker: ${health.mqtt}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function runWyomingLoad(spec: WyomingLoadSpec & { mode: WyomingMode }): Promise<LoadResult> {
+  return runGenerator(LOAD, spec, 'wyoming');
+}
+
+function runMqttLoad(spec: MqttLoadSpec): Promise<LoadResult> {
+  return runGenerator(MQTT_LOAD, spec, 'mqtt');
+}
+
+/** A load generator in its own process (off the orchestrator's event loop), as bench/load.ts. */
+async function runGenerator(script: string, spec: object, what: string): Promise<LoadResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(spec)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -98,7 +147,7 @@ async function runWyomingLoad(spec: WyomingLoadSpec & { mode: WyomingMode }): Pr
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const last = out.split('\n').findLast((l) => l.startsWith('{'));
-  if (code !== 0 || last === undefined) throw new Error(`wyoming load failed (${code}):\n${out}`);
+  if (code !== 0 || last === undefined) throw new Error(`${what} load failed (${code}):\n${out}`);
   return JSON.parse(last) as LoadResult;
 }
 
@@ -111,16 +160,18 @@ export function renderWyoming(r: WyomingBenchResult): string {
     `| ${what} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x)} | ${x.failures} |`;
   return [
     '',
-    `## Wyoming beside HTTP (1 phrase, concurrency ${r.connections}, best of ${r.rounds} interleaved rounds)`,
+    `## Wyoming and MQTT beside HTTP (1 phrase, concurrency ${r.connections}, best of ${r.rounds} interleaved rounds)`,
     '',
-    'Transcripts (Wyoming) and POST /text requests (HTTP) forwarded per second; only forwarded',
-    'utterances count (`handled`, `forwarded: true`).',
+    'Transcripts (Wyoming), textCaptured messages (MQTT, through a local broker) and POST /text',
+    'requests (HTTP) forwarded per second; only forwarded utterances count (`handled`,',
+    '`forwarded: true`). The broker and the load generators share the machine with Echonet.',
     '',
     '| Front end | per s | p50 ms | p99 ms | vs HTTP | failures |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     row('HTTP POST /text, keep-alive connections', r.http),
     row('Wyoming, a new connection per transcript (as Home Assistant)', r.perUtterance),
     row('Wyoming, one persistent connection per client', r.persistent),
+    row(`MQTT (${r.broker}), Hermes textCaptured in, decision out`, r.mqtt),
     '',
   ].join('\n');
 }

@@ -53,6 +53,8 @@ export async function serve(
       app.log.info({ db: store.path, host: config.host, port: config.port }, 'starting');
       await app.listen({ host: config.host, port: config.port });
       const wyoming = await app.wyoming.listen();
+      // Connects in the background: a broker that is down is retried; HTTP and Wyoming serve now.
+      await app.mqtt.start();
       advertisement = startDiscovery(app, config, wyoming);
       // A binding added or removed through PUT /config is advertised or withdrawn too.
       app.wyoming.onChange((listening) =>

@@ -21,6 +21,8 @@ describe('GET /health', () => {
       ok: true,
       service: 'echonet',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      // No ECHONET_MQTT_URL: the MQTT front end is off.
+      mqtt: 'off',
     });
   });
 });
