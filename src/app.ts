@@ -10,6 +10,7 @@ import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
 import { configRoutes } from './http/config.js';
+import { consoleRoutes } from './http/console.js';
 import { discoveryInfo } from './discovery.js';
 import { handshakeRoutes } from './http/handshake.js';
 import { eventRoutes, type EventStreamOptions } from './http/events.js';
@@ -107,6 +108,8 @@ export interface AppDeps {
    * store's connection; `serve` passes a WorkerEventSink so the writes stay off the event loop.
    */
   readonly eventSink?: EventSink;
+  /** The built web console served at /console/; default: dist/console/ next to the code. */
+  readonly consoleDir?: string;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -328,6 +331,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
   });
   await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
+  await app.register(consoleRoutes, { dir: deps.consoleDir });
 
   app.addHook('onClose', async () => {
     // Before the handler closes, so utterances in progress are answered while it still forwards.

@@ -88,6 +88,8 @@ export interface TestAppOptions {
   readonly logger?: Record<string, unknown>;
   /** GET /events/stream's heartbeat and slow-client bound. */
   readonly eventStream?: AppDeps['eventStream'];
+  /** The built console to serve (test/console builds one into a temp folder). */
+  readonly consoleDir?: string;
 }
 
 export async function startTestApp(
@@ -109,6 +111,7 @@ export async function startTestApp(
     tableBuilder: options.tableBuilder?.(store),
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
+    consoleDir: options.consoleDir,
   });
   await app.ready();
   let closed = false;
