@@ -69,6 +69,13 @@ export class Api {
     if (!res.ok) {
       const message =
         json && typeof json.error === 'string' ? json.error : `HTTP ${res.status} from ${path}`;
+      // A change refused for want of the admin key is not a reason to sign out.
+      if (/admin key/i.test(message) && (res.status === 401 || res.status === 403)) {
+        throw new ApiError(
+          res.status,
+          `${message}: this change needs the admin key; sign out and sign in with it`,
+        );
+      }
       if (res.status === 401) this.onUnauthorized(message);
       throw new ApiError(res.status, message);
     }

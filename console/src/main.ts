@@ -6,6 +6,7 @@
 import './style.css';
 import { Api, clearKeys, loadKeys, type Keys } from './api.js';
 import { fill, h } from './dom.js';
+import { LiveFeed } from './live-feed.js';
 import type { View, ViewContext } from './view.js';
 import { conversationsView } from './views/conversations.js';
 import { decisionsView } from './views/decisions.js';
@@ -30,7 +31,7 @@ const nav = document.getElementById('nav') as HTMLElement;
 const who = document.getElementById('who') as HTMLElement;
 
 let current: View | undefined;
-let api: Api | undefined;
+let ctx: ViewContext | undefined;
 
 function routeName(): string | undefined {
   const m = /^#\/([a-z]+)$/.exec(location.hash);
@@ -39,7 +40,8 @@ function routeName(): string | undefined {
 
 function signOut(message?: string): void {
   clearKeys();
-  api = undefined;
+  ctx?.feed.close();
+  ctx = undefined;
   current?.dispose?.();
   current = undefined;
   nav.hidden = true;
@@ -50,9 +52,11 @@ function signOut(message?: string): void {
 }
 
 function signedIn(keys: Keys): void {
-  api = new Api(keys, (message) =>
+  const api = new Api(keys, (message) =>
     signOut(`Signed out: the API key stopped working (${message}). Sign in again.`),
   );
+  ctx = { api, feed: new LiveFeed(api) };
+  void ctx.feed.start();
   fill(
     nav,
     h(
@@ -78,12 +82,12 @@ function signedIn(keys: Keys): void {
 }
 
 function show(focus: boolean): void {
-  if (!api) return;
+  if (!ctx) return;
   const name = routeName();
   if (!name) return;
   current?.dispose?.();
   const route = ROUTES[name]!;
-  current = route.build({ api });
+  current = route.build(ctx);
   fill(main, current.el);
   document.title = `${current.title} · Echonet console`;
   for (const a of nav.querySelectorAll('a')) {

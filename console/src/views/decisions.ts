@@ -1,20 +1,15 @@
 /**
- * Live decisions: the last page of GET /events, then GET /events/stream (Server-Sent Events) as
- * they happen. Filters by source and target apply to what is shown; Pause holds new rows back
- * (counted) until Resume. A row opens the whole "why" of its decision in a dialog.
+ * Live decisions: the console's live feed (live-feed.ts) as a table, newest first. Filters by
+ * source and target apply to what is shown; Pause holds new rows back (counted) until Resume. A
+ * row opens the whole "why" of its decision in a dialog.
  */
-import { messageOf } from '../api.js';
-import { fill, h, notice } from '../dom.js';
+import { fill, h } from '../dom.js';
 import type { DecisionEvent } from '../types.js';
 import type { View, ViewContext } from '../view.js';
 
-/** Rows kept in the table; older ones fall off the bottom. */
-const MAX_ROWS = 300;
-
-export function decisionsView({ api }: ViewContext): View {
-  const events: DecisionEvent[] = [];
-  const seen = new Set<string>();
-  const held: DecisionEvent[] = [];
+export function decisionsView({ feed }: ViewContext): View {
+  /** Held back while paused: shown on Resume. */
+  const held = new Set<string>();
   let paused = false;
 
   const sourceFilter = h('input', {
@@ -128,7 +123,8 @@ export function decisionsView({ api }: ViewContext): View {
   };
 
   const render = () => {
-    const shown = events.filter(matches);
+    const events = feed.events;
+    const shown = events.filter((e) => matches(e) && !held.has(e.id));
     table.hidden = shown.length === 0;
     empty.hidden = shown.length !== 0;
     if (events.length !== 0 && shown.length === 0) {
@@ -147,65 +143,43 @@ export function decisionsView({ api }: ViewContext): View {
     );
   };
 
-  const add = (list: DecisionEvent[]) => {
-    for (const e of list) {
-      if (seen.has(e.id)) continue;
-      seen.add(e.id);
-      events.push(e);
-    }
-    events.sort((a, b) => b.seq - a.seq);
-    events.splice(MAX_ROWS);
-    render();
-  };
-
   const setPaused = (value: boolean) => {
     paused = value;
     pause.textContent = paused ? 'Resume' : 'Pause';
     pause.setAttribute('aria-pressed', String(paused));
-    if (!paused && held.length) add(held.splice(0));
+    if (!paused) held.clear();
+    render();
     updateState();
   };
   pause.addEventListener('click', () => setPaused(!paused));
   sourceFilter.addEventListener('input', render);
   targetFilter.addEventListener('input', render);
 
-  let live = false;
   const updateState = () => {
-    feedState.textContent = !live
-      ? 'Live feed disconnected; reconnecting…'
-      : paused
-        ? `Paused: ${held.length} new decision${held.length === 1 ? '' : 's'} waiting.`
-        : 'Live.';
-    feedState.className = `feed-state ${live && !paused ? 'feed-live' : 'feed-off'}`;
+    const state = feed.state;
+    feedState.textContent =
+      feed.error ??
+      (state === 'connecting'
+        ? 'Connecting to the live feed…'
+        : state === 'down'
+          ? 'Live feed disconnected; reconnecting…'
+          : paused
+            ? `Paused: ${held.size} new decision${held.size === 1 ? '' : 's'} waiting.`
+            : 'Live.');
+    feedState.className = `feed-state ${state === 'live' && !paused ? 'feed-live' : 'feed-off'}`;
   };
 
-  let source: EventSource | undefined;
-  const connect = async () => {
-    try {
-      const page = await api.get<{ events: DecisionEvent[] }>('/events?limit=50');
-      add(page.events);
-    } catch (err) {
-      feedState.replaceWith(notice('error', `Could not read the decision log: ${messageOf(err)}`));
-    }
-    source = new EventSource(api.streamUrl('/events/stream'));
-    source.addEventListener('open', () => {
-      live = true;
-      updateState();
-    });
-    source.addEventListener('error', () => {
-      live = false;
-      updateState();
-    });
-    source.addEventListener('decision', (message) => {
-      const e = JSON.parse((message as MessageEvent<string>).data) as DecisionEvent;
+  const unsubscribe = feed.subscribe({
+    decisions(added) {
       if (paused) {
-        held.push(e);
+        for (const e of added) held.add(e.id);
         updateState();
-      } else add([e]);
-    });
-  };
-  void connect();
+      } else render();
+    },
+    state: updateState,
+  });
   render();
+  updateState();
 
   const el = h(
     'section',
@@ -239,7 +213,7 @@ export function decisionsView({ api }: ViewContext): View {
     title: 'Live decisions',
     el,
     dispose() {
-      source?.close();
+      unsubscribe();
     },
   };
 }
