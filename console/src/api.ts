@@ -2,6 +2,10 @@
  * Talking to Echonet: every call sends the API key (and the admin key, if given) as headers.
  * The keys live in session storage only: gone when the tab closes, never in local storage.
  */
+import { ApiError } from './errors.js';
+
+export { ApiError, fieldOf } from './errors.js';
+
 export interface Keys {
   readonly apiKey: string;
   readonly adminKey?: string;
@@ -26,17 +30,6 @@ export function saveKeys(keys: Keys): void {
 
 export function clearKeys(): void {
   sessionStorage.removeItem(STORAGE);
-}
-
-/** An answer other than 2xx: Echonet's `{ok:false, error}` message and the status. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
 }
 
 export class Api {
@@ -92,19 +85,4 @@ export class Api {
 /** A message for anything thrown by a call. */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * The form field an error is about: Echonet names it (`body.base_url must…`, `body.phrases[2]…`,
- * `body.value for match_min_score…`); a 409 is about a wake phrase, or the name when the message
- * says so. Undefined when it names none of `fields`.
- */
-export function fieldOf(err: ApiError, fields: readonly string[]): string | undefined {
-  const named = /\bbody\.([a-z_]+)/.exec(err.message)?.[1];
-  if (named && fields.includes(named)) return named;
-  if (err.status === 409) {
-    if (/^The name of target/.test(err.message) && fields.includes('name')) return 'name';
-    if (fields.includes('phrases')) return 'phrases';
-  }
-  return undefined;
 }

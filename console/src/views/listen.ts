@@ -2,7 +2,7 @@
  * Listen mode: the current mode (and an active target's time left), the modes scoped to one
  * source, a form to switch (PUT /state, on behalf of a registered target) and the history.
  */
-import { ApiError, messageOf } from '../api.js';
+import { ApiError, fieldOf, messageOf } from '../api.js';
 import { field, fill, h, notice, setFieldError, when } from '../dom.js';
 import type { ModeChange, StateView, Target } from '../types.js';
 import type { View, ViewContext } from '../view.js';
@@ -67,7 +67,7 @@ export function listenView({ api }: ViewContext): View {
         fill(status, notice('ok', answer.message));
         await load();
       } catch (err) {
-        const named = err instanceof ApiError ? /\bbody\.(\w+)/.exec(err.message)?.[1] : undefined;
+        const named = err instanceof ApiError ? fieldOf(err, ['target', 'source_id']) : undefined;
         if (named === 'source_id') setFieldError(scope, messageOf(err));
         else if (named === 'target' || (err instanceof ApiError && err.status === 404)) {
           setFieldError(target, messageOf(err));
