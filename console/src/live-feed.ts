@@ -55,7 +55,15 @@ export class LiveFeed {
     const source = new EventSource(this.api.streamUrl('/events/stream'));
     this.#source = source;
     source.addEventListener('open', () => this.#setState('live'));
-    source.addEventListener('error', () => this.#setState('down'));
+    source.addEventListener('error', () => {
+      // An HTTP error (a revoked key) closes an EventSource for good; a dropped one retries.
+      if (source.readyState === EventSource.CLOSED) {
+        this.#setState(
+          'down',
+          'The live feed was refused (is the key still valid?). Reload the page to try again.',
+        );
+      } else this.#setState('down');
+    });
     source.addEventListener('decision', (message) => {
       this.#add([JSON.parse((message as MessageEvent<string>).data) as DecisionEvent]);
     });

@@ -144,6 +144,18 @@ describe('the console', { timeout: 90_000 }, () => {
     );
     expect(await page.getByLabel('Wake phrases').getAttribute('aria-invalid')).toBe('true');
     await viewDone('targets-409');
+
+    // Edit: the name stays, the phrases change.
+    await page.getByRole('button', { name: 'Edit astraea' }).click();
+    expect(await page.getByLabel('Name').inputValue()).toBe('astraea');
+    expect(await page.getByLabel('Name').getAttribute('readonly')).toBe('');
+    expect(await page.getByLabel('Wake phrases').inputValue()).toBe('hey astraea\nhello astraea');
+    await page.getByLabel('Wake phrases').fill('hey astraea\nhi astraea');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved astraea.').waitFor(GENEROUS);
+    await expect
+      .poll(() => page.locator('tr[data-target="astraea"]').textContent())
+      .toContain('hey astraea, hi astraea');
     const targets = (await app.request({ url: '/targets' }))
       .json()
       .targets.map((t: { name: string }) => t.name);
@@ -246,7 +258,11 @@ describe('the console', { timeout: 90_000 }, () => {
 
   test('previews a sentence, with the matched words highlighted', async () => {
     const { page } = w;
-    await go('Try it');
+    // Keyboard alone: a focused link and Enter; the new view's heading takes the focus.
+    await page.getByRole('navigation').getByRole('link', { name: 'Try it', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Try it' }).waitFor(GENEROUS);
+    await expect.poll(() => page.evaluate('document.activeElement.textContent')).toBe('Try it');
     await page.getByLabel('Sentence').fill('Well, Hey Astraea! lights on');
     await page.getByRole('button', { name: 'Preview' }).click();
     const sentence = page.getByTestId('highlighted');
@@ -320,6 +336,7 @@ describe('the console', { timeout: 90_000 }, () => {
     await w.screenshot('conversations');
     await row.getByRole('button', { name: 'End the conversation of kitchen-mic' }).click();
     await page.getByText('Ended the conversation of kitchen-mic with astraea.').waitFor(GENEROUS);
+    await page.getByText('No conversation is open.', { exact: false }).waitFor(GENEROUS);
     const sessions = (await app.request({ url: '/sessions' })).json().sessions;
     expect(sessions.map((s: { source_id: string }) => s.source_id)).not.toContain('kitchen-mic');
     await viewDone('conversations-ended');
@@ -330,6 +347,9 @@ describe('the console', { timeout: 90_000 }, () => {
     await go('Targets');
     const row = page.locator('tr[data-target="astraea"]');
     await row.waitFor(GENEROUS);
+    // Its health shows the forward of the live-feed test.
+    const health = (await row.locator('dl.health').textContent()) ?? '';
+    expect(health).toMatch(/^Breakerclosed.*Last success(?!—).+Last errornone$/);
     // Cancel first: nothing is deleted.
     await row.getByRole('button', { name: 'Delete astraea' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
@@ -339,7 +359,9 @@ describe('the console', { timeout: 90_000 }, () => {
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('Delete target astraea?');
     await w.screenshot('targets-confirm-delete');
-    await dialog.getByRole('button', { name: 'Delete astraea' }).click();
+    // The dialog opens on Cancel; Shift+Tab reaches Delete, Enter confirms.
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
     await page.getByText('Deleted astraea.').waitFor(GENEROUS);
     await row.waitFor({ state: 'detached', ...GENEROUS });
     const names = (await app.request({ url: '/targets' }))
