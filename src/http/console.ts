@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { errorBody } from './errors.js';
 // Types only (erased): `schema.hide`, which keeps these pages out of GET /openapi.json.
 import type {} from '@fastify/swagger';
 
@@ -96,14 +97,15 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     const file = load().get(path);
     reply.header('content-security-policy', CONSOLE_CSP);
     if (!file) {
-      const built = load().has('index.html');
+      // JSON like every other refusal: a browser shows the one line, a script can parse it.
       return reply
         .code(404)
-        .type('text/plain; charset=utf-8')
         .send(
-          built
-            ? `Not found: /console/${path}\n`
-            : 'The console is not built: run `npm run build` (or `npm install`) in the Echonet folder.\n',
+          errorBody(
+            load().has('index.html')
+              ? `Not found: /console/${path}`
+              : 'The console is not built: run `npm run build` (or `npm install`) in the Echonet folder',
+          ),
         );
     }
     // Assets have content hashes in their names: a browser may keep them. The page may not.
@@ -115,8 +117,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   };
 
   const page = { config: { public: true }, schema: { hide: true } } as const;
-  app.get('/', page, async (_request, reply) => reply.redirect('/console/', 302));
-  app.get('/console', page, async (_request, reply) => reply.redirect('/console/', 301));
+  // With a JSON body, as every answer outside the console's own files has one.
+  const redirect = (reply: FastifyReply, status: 301 | 302) =>
+    reply.code(status).header('location', '/console/').send({ ok: true, location: '/console/' });
+  app.get('/', page, async (_request, reply) => redirect(reply, 302));
+  app.get('/console', page, async (_request, reply) => redirect(reply, 301));
   app.get('/console/', page, async (_request, reply) => send(reply, 'index.html'));
   app.get<{ Params: { '*': string } }>('/console/*', page, async (request, reply) =>
     send(reply, request.params['*']),

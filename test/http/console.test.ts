@@ -36,6 +36,7 @@ describe('GET /console/', () => {
       const res = await t.app.inject({ url });
       expect(res.statusCode, url).toBe(status);
       expect(res.headers.location).toBe('/console/');
+      expect(res.json()).toEqual({ ok: true, location: '/console/' });
     }
   });
 
@@ -82,7 +83,11 @@ describe('GET /console/', () => {
   ])('%s: only files of the build are served (404)', async (url) => {
     const res = await t.app.inject({ url });
     expect(res.statusCode).toBe(404);
-    expect(res.body).toMatch(/^Not found: \/console\//);
+    expect(res.json()).toEqual({
+      ok: false,
+      error: `Not found: ${decodeURIComponent(url)}`,
+      detail: `Not found: ${decodeURIComponent(url)}`,
+    });
   });
 
   test('a dot-dot path never reaches a file outside the build', async () => {
@@ -105,8 +110,8 @@ test('an Echonet whose console is not built says how to build it', async () => {
   const t = await startTestApp({}, { consoleDir: tempDir('echonet-no-console-') });
   const res = await t.app.inject({ url: '/console/' });
   expect(res.statusCode).toBe(404);
-  expect(res.body).toBe(
-    'The console is not built: run `npm run build` (or `npm install`) in the Echonet folder.\n',
+  expect(res.json().error).toBe(
+    'The console is not built: run `npm run build` (or `npm install`) in the Echonet folder',
   );
   expect((await t.app.inject({ url: '/health' })).statusCode).toBe(200);
 });
