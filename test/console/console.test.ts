@@ -294,10 +294,20 @@ describe('the console', { timeout: 90_000 }, () => {
       active_target: 'astraea',
     });
     await viewDone('listen-mode');
-    // Back to trigger, scoped this time to one source.
+    // A mode scoped to one source, then the global mode back to trigger.
+    await page.getByLabel('Mode', { exact: true }).selectOption('inactive');
+    await page.getByLabel('Only for source (optional)').fill('garage-mic');
+    await page.getByRole('button', { name: 'Switch' }).click();
+    await page.getByText("listen mode is now inactive for source 'garage-mic'").waitFor(GENEROUS);
+    await expect.poll(() => page.locator('ul.scoped').textContent()).toBe('garage-mic: inactive');
     await page.getByLabel('Mode', { exact: true }).selectOption('trigger');
+    await page.getByLabel('Only for source (optional)').fill('');
     await page.getByRole('button', { name: 'Switch' }).click();
     await expect.poll(() => page.getByTestId('current-mode').textContent()).toBe('trigger');
+    expect((await app.request({ url: '/state' })).json()).toMatchObject({
+      listen_mode: 'trigger',
+      sources: [{ source_id: 'garage-mic', listen_mode: 'inactive' }],
+    });
   });
 
   test('edits a setting in place, with the validation message under the value', async () => {
