@@ -14,6 +14,7 @@ import { consoleRoutes } from './http/console.js';
 import { discoveryInfo } from './discovery.js';
 import { handshakeRoutes } from './http/handshake.js';
 import { eventRoutes, type EventStreamOptions } from './http/events.js';
+import { frontEndRoutes } from './http/front-ends.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -108,6 +109,8 @@ export interface AppDeps {
    * store's connection; `serve` passes a WorkerEventSink so the writes stay off the event loop.
    */
   readonly eventSink?: EventSink;
+  /** The MQTT front end's connection state for GET /front-ends; default: always `off`. */
+  readonly mqttStatus?: () => string;
   /** The built web console served at /console/; default: dist/console/ next to the code. */
   readonly consoleDir?: string;
 }
@@ -331,6 +334,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
   });
   await app.register(eventRoutes, { events: store.events, log: decisionLog, ...deps.eventStream });
+  await app.register(frontEndRoutes, { wyoming, mqttStatus: deps.mqttStatus });
   await app.register(consoleRoutes, { dir: deps.consoleDir });
 
   app.addHook('onClose', async () => {

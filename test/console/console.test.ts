@@ -166,6 +166,9 @@ describe('the console', { timeout: 90_000 }, () => {
     const { page } = w;
     await go('Live decisions');
     await page.getByText('Live.', { exact: true }).waitFor(GENEROUS);
+    await expect
+      .poll(() => page.getByTestId('front-ends').textContent())
+      .toBe('HTTP: listeningWyoming: offMQTT: off');
     const pageLoads: string[] = [];
     const onRequest = (r: { url(): string }) => void pageLoads.push(r.url());
     page.on('request', onRequest);

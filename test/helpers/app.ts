@@ -90,6 +90,8 @@ export interface TestAppOptions {
   readonly eventStream?: AppDeps['eventStream'];
   /** The built console to serve (test/console builds one into a temp folder). */
   readonly consoleDir?: string;
+  /** The MQTT state GET /front-ends reports. */
+  readonly mqttStatus?: AppDeps['mqttStatus'];
 }
 
 export async function startTestApp(
@@ -112,6 +114,7 @@ export async function startTestApp(
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
     consoleDir: options.consoleDir,
+    mqttStatus: options.mqttStatus,
   });
   await app.ready();
   let closed = false;

@@ -4,10 +4,12 @@
  * row opens the whole "why" of its decision in a dialog.
  */
 import { fill, h } from '../dom.js';
+import { frontEndStatus } from '../front-ends.js';
 import type { DecisionEvent } from '../types.js';
 import type { View, ViewContext } from '../view.js';
 
-export function decisionsView({ feed }: ViewContext): View {
+export function decisionsView({ api, feed }: ViewContext): View {
+  const frontEnds = frontEndStatus(api);
   /** Held back while paused: shown on Resume. */
   const held = new Set<string>();
   let paused = false;
@@ -186,6 +188,7 @@ export function decisionsView({ feed }: ViewContext): View {
     {},
     h('h1', { tabindex: -1 }, 'Live decisions'),
     h('p', { class: 'muted' }, 'What was heard, where it went and why, as it happens.'),
+    frontEnds.el,
     h(
       'div',
       { class: 'toolbar' },
@@ -214,6 +217,7 @@ export function decisionsView({ feed }: ViewContext): View {
     el,
     dispose() {
       unsubscribe();
+      frontEnds.dispose();
     },
   };
 }
