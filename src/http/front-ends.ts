@@ -42,7 +42,7 @@ export const frontEndRoutes: FastifyPluginAsyncTypebox<FrontEndRoutesOptions> = 
     {
       schema: {
         summary: 'The front ends taking utterances now (HTTP, Wyoming ports, MQTT)',
-        tags: ['status'],
+        tags: ['Service'],
         response: { 200: FrontEndsBody },
       },
     },
