@@ -26,4 +26,23 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // The web console runs in the browser.
+    files: ['console/src/**/*.ts'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        EventSource: 'readonly',
+        Event: 'readonly',
+        MessageEvent: 'readonly',
+        Node: 'readonly',
+        Response: 'readonly',
+      },
+    },
+  },
 );

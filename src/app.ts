@@ -15,9 +15,11 @@ import { registerAccess, type AccessGate } from './http/access.js';
 import { ApiKeyRing, registerAuth } from './http/auth.js';
 import { answerUnroutable, registerErrorHandling } from './http/errors.js';
 import { configRoutes } from './http/config.js';
+import { consoleRoutes } from './http/console.js';
 import { discoveryInfo } from './discovery.js';
 import { handshakeRoutes } from './http/handshake.js';
 import { eventRoutes, type EventStreamOptions } from './http/events.js';
+import { frontEndRoutes } from './http/front-ends.js';
 import { healthRoutes } from './http/health.js';
 import { registerJsonBody } from './http/json-body.js';
 import { keyRoutes } from './http/keys.js';
@@ -123,7 +125,8 @@ export interface AppDeps {
   /** Hears of every conversation started and ended (tests; front ends use handler.sessions.listen). */
   readonly onSession?: SessionListener;
   /**
-   * The MQTT front end's state for GET /metrics (`connected`, `reconnecting`, `off`); absent: the
+   * The MQTT front end's state for GET /metrics and GET /front-ends (`connected`, `reconnecting`,
+   * `off`); absent: the
    * app's own MQTT front end's (`app.mqtt.status`).
    */
   readonly mqttStatus?: () => string;
@@ -132,6 +135,8 @@ export interface AppDeps {
    * all to find any the document misses.
    */
   readonly onRoute?: (route: RouteOptions) => void;
+  /** The built web console served at /console/; default: dist/console/ next to the code. */
+  readonly consoleDir?: string;
 }
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -264,6 +269,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.decorate('wyoming', wyoming);
   const mqtt = new MqttFrontEnd({ config, handler, clock, log: app.log });
+  const mqttStatus = deps.mqttStatus ?? (() => mqtt.status);
   app.decorate('mqtt', mqtt);
   // Wyoming stops taking connections when the HTTP server does, and drains alongside it.
   let wyomingClosed: Promise<void> | undefined;
@@ -381,9 +387,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       decisionLog: () => ({ queued: decisionLog.queued, dropped: decisionLog.dropped }),
       httpListening: () => app.server.listening,
       wyoming: () => ({ ports: wyoming.listening.length, connections: wyoming.connections }),
-      mqttStatus: deps.mqttStatus ?? (() => mqtt.status),
+      mqttStatus,
     }),
   });
+  await app.register(frontEndRoutes, { wyoming, mqttStatus });
+  await app.register(consoleRoutes, { dir: deps.consoleDir });
 
   app.addHook('onClose', async () => {
     // Before the handler closes, so utterances in progress are answered while it still forwards.

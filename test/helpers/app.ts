@@ -90,7 +90,9 @@ export interface TestAppOptions {
   readonly eventStream?: AppDeps['eventStream'];
   /** Hears of every conversation started and ended. */
   readonly onSession?: AppDeps['onSession'];
-  /** The MQTT front end's state for GET /metrics. */
+  /** The built console to serve (test/console builds one into a temp folder). */
+  readonly consoleDir?: string;
+  /** The MQTT front end's state for GET /metrics and GET /front-ends. */
   readonly mqttStatus?: AppDeps['mqttStatus'];
 }
 
@@ -114,6 +116,7 @@ export async function startTestApp(
     eventSink: options.eventSink?.(store),
     eventStream: options.eventStream,
     onSession: options.onSession,
+    consoleDir: options.consoleDir,
     mqttStatus: options.mqttStatus,
   });
   await app.ready();

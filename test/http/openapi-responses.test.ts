@@ -94,6 +94,7 @@ describe('documented responses match what the routes answer', () => {
     await c.check({ op: 'GET /health', status: 200, request: { url: '/health' } });
     await c.check({ op: 'GET /handshake', status: 200, request: { url: '/handshake' } });
     await c.check({ op: 'GET /metrics', status: 200, request: { url: '/metrics' } });
+    await c.check({ op: 'GET /front-ends', status: 200, request: { url: '/front-ends' } });
 
     // Targets.
     const astraea = { name: 'astraea', base_url: target.url, phrases: ['hey astraea'] };
