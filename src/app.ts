@@ -28,6 +28,7 @@ import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
 import { registrationPolicy } from './registration.js';
+import type { Rooms } from './routing/rooms.js';
 import { RuntimeSettings } from './runtime-settings.js';
 import { GENERATED_API_KEY } from './store/secrets.js';
 import type { Store } from './store/store.js';
@@ -38,6 +39,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The Wyoming handle service: built with the app, listening only once serve (or a test) says. */
     readonly wyoming: WyomingFrontEnd;
+    /** Rooms (duplicate-wake arbitration, echo suppression): known sources, what is waiting. */
+    readonly rooms: Rooms;
   }
 }
 
@@ -204,6 +207,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     fallbackTarget: live.fallbackTarget,
     matchNames: live.matchNames,
     defaultTarget: live.defaultTarget,
+    sourceRooms: live.sourceRooms,
+    arbitrationWindowMs: live.arbitrationWindowMs,
+    echoWindowS: live.echoWindowS,
     match: runtime.match,
     clock,
     forwarder,
@@ -228,6 +234,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: app.log,
   });
   app.decorate('wyoming', wyoming);
+  app.decorate('rooms', handler.rooms);
   // Wyoming stops taking connections when the HTTP server does, and drains alongside it.
   let wyomingClosed: Promise<void> | undefined;
   app.addHook('preClose', (done) => {
@@ -246,6 +253,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       fallbackTarget: values.fallbackTarget,
       matchNames: values.matchNames,
       defaultTarget: values.defaultTarget,
+      sourceRooms: values.sourceRooms,
+      arbitrationWindowMs: values.arbitrationWindowMs,
+      echoWindowS: values.echoWindowS,
     });
     if (changed.has('cancelPhrases')) {
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);

@@ -153,6 +153,7 @@ describe('one line per decision', () => {
       replyTruncated: true,
       frontEnd: 'http',
       conversationId: null,
+      detail: null,
       nearMiss: null,
       privacy: 'full',
     });
