@@ -184,9 +184,7 @@ describe('migrations', () => {
     const runs = await Promise.all(Array.from({ length: 6 }, () => runNode(script)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     // Numerically: from v10 on, a default sort would put 10 before 2.
-    const applied = runs
-      .flatMap((r) => JSON.parse(r.stdout) as number[])
-      .sort((a, b) => a - b);
+    const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => a - b);
     expect(applied).toEqual(VERSIONS);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual(
@@ -207,21 +205,13 @@ describe('migrations', () => {
 describe('v9: the decision log learns replies and front ends', () => {
   /** A file as Echonet left it at v7, with one logged decision. */
   function v7File(): string {
-    const path = tempDbPath(dir);
-    const db = new Database(path);
-    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
-    }
-    db.prepare(
+    return fileAt(
+      7,
       `INSERT INTO events (id, received_at, source_id, text, listen_mode, mode, reason, target,
          forwarded, status, privacy)
        VALUES ('old-1', 1767225600000, 'porch', 'hey doorman hi', 'trigger', 'session_open',
          'trigger_phrase:hey doorman', 'doorman', 1, 200, 'full')`,
-    ).run();
-    db.close();
-    return path;
+    );
   }
 
   it('adds its columns to a v7 log, keeping every row, which reads as an HTTP decision with no reply', () => {
@@ -261,21 +251,13 @@ describe('v9: the decision log learns replies and front ends', () => {
 describe('v10: the decision log keeps why rooms decided', () => {
   /** A file as Echonet left it at v9, with one logged decision. */
   function v9File(): string {
-    const path = tempDbPath(dir);
-    const db = new Database(path);
-    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 9)) {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
-    }
-    db.prepare(
+    return fileAt(
+      9,
       `INSERT INTO events (id, received_at, source_id, text, listen_mode, mode, reason, target,
          forwarded, status, privacy, front_end)
        VALUES ('old-9', 1767225600000, 'hall', 'hey doorman hi', 'trigger', 'session_open',
          'trigger_phrase:hey doorman', 'doorman', 1, 200, 'full', 'wyoming')`,
-    ).run();
-    db.close();
-    return path;
+    );
   }
 
   it('adds the detail column to a v9 log; old rows have none', () => {
@@ -297,6 +279,20 @@ describe('v10: the decision log keeps why rooms decided', () => {
     }
   });
 });
+
+/** A file migrated up to `version` by hand (as that Echonet left it), with `insert` run in it. */
+function fileAt(version: number, insert: string): string {
+  const path = tempDbPath(dir);
+  const db = new Database(path);
+  db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(m.sql);
+    db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
+  }
+  db.prepare(insert).run();
+  db.close();
+  return path;
+}
 
 function runNode(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
