@@ -8,10 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import type { TextResult } from '../../src/routing/text-handler.js';
 import { register } from '../helpers/app.js';
-import type { Json } from '../helpers/text.js';
-import { logged } from '../helpers/text.js';
+import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
 import { recordingTarget, startWyomingApp, type WyomingApp } from '../wyoming/helpers.js';
@@ -27,17 +25,8 @@ async function kitchen(env: Record<string, string> = {}, reply = 'The lights are
 }
 
 /** POST /text from the kitchen's panel (it sends its own room). */
-function panel(t: WyomingApp, text: string, extra: Record<string, unknown> = {}) {
-  return t
-    .request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'kitchen-panel', room: 'kitchen', text, ...extra },
-    })
-    .then((r) => {
-      expect(r.statusCode).toBe(200);
-      return r.json<TextResult>();
-    });
+function panel(t: WyomingApp, text: string, extra: Record<string, unknown> = {}): Promise<Json> {
+  return say(t, 'kitchen-panel', text, { room: 'kitchen', ...extra });
 }
 
 /** A transcript from the kitchen's Wyoming satellite (its room comes from ECHONET_SOURCE_ROOMS). */
@@ -111,29 +100,21 @@ describe('duplicate-wake arbitration', () => {
     const { t, astraea } = await kitchen();
     const low = panel(t, 'Hey Astraea, lights on', { confidence: 0.5 });
     await waitFor(() => t.app.rooms.waiting === 1);
-    const high = t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'kitchen-sat', text: 'Hey Astraea, lights on', confidence: 0.9 },
-    });
+    const high = say(t, 'kitchen-sat', 'Hey Astraea, lights on', { confidence: 0.9 });
     await waitFor(() => t.app.rooms.waiting === 2);
     t.clock.advance(0.3);
     expect(await low).toMatchObject({ reason: 'duplicate_wake', winner: 'kitchen-sat' });
-    expect((await high).json()).toMatchObject({ forwarded: true });
+    expect(await high).toMatchObject({ forwarded: true });
 
     // Same words, same confidence: the first one heard wins.
     t.clock.advance(60);
     const first = panel(t, 'Hey Astraea, lights off', { confidence: 0.8 });
     await waitFor(() => t.app.rooms.waiting === 1);
-    const second = t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'kitchen-sat', text: 'hey astraea lights off', confidence: 0.8 },
-    });
+    const second = say(t, 'kitchen-sat', 'hey astraea lights off', { confidence: 0.8 });
     await waitFor(() => t.app.rooms.waiting === 2);
     t.clock.advance(0.3);
     expect(await first).toMatchObject({ forwarded: true });
-    expect((await second).json()).toMatchObject({
+    expect(await second).toMatchObject({
       reason: 'duplicate_wake',
       winner: 'kitchen-panel',
     });
@@ -155,12 +136,8 @@ describe('duplicate-wake arbitration', () => {
     const [got] = await astraea.waitFor(1);
     expect(got!.body).toMatchObject({ source_id: 'den-sat', room: 'den' });
     // Over HTTP with its own room, alone in it: the same.
-    const http = await t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'office-panel', room: 'office', text: 'hey astraea hello' },
-    });
-    expect(http.json()).toMatchObject({ forwarded: true, reason: 'trigger_phrase:hey astraea' });
+    const http = await say(t, 'office-panel', 'hey astraea hello', { room: 'office' });
+    expect(http).toMatchObject({ forwarded: true, reason: 'trigger_phrase:hey astraea' });
     expect(t.clock.pendingTimers).toBe(0);
   });
 
@@ -168,14 +145,7 @@ describe('duplicate-wake arbitration', () => {
     const astraea = await recordingTarget();
     const t = await startWyomingApp();
     await register(t, 'astraea', astraea.url, ['hey astraea']);
-    const hall = (source: string, text: string) =>
-      t
-        .request({
-          method: 'POST',
-          url: '/text',
-          payload: { source_id: source, room: 'hall', text },
-        })
-        .then((r) => r.json<TextResult>());
+    const hall = (source: string, text: string) => say(t, source, text, { room: 'hall' });
     // Only one source was ever heard in the hall: no wait.
     expect(await hall('hall-a', 'hey astraea open the door')).toMatchObject({ forwarded: true });
     t.clock.advance(0.1);
@@ -328,12 +298,8 @@ describe('echo suppression', () => {
     });
 
     // Another room never heard it.
-    const elsewhere = await t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'hall-panel', room: 'hall', text: 'lights are on' },
-    });
-    expect(elsewhere.json()).toMatchObject({ reason: 'no_trigger_no_session' });
+    const elsewhere = await say(t, 'hall-panel', 'lights are on', { room: 'hall' });
+    expect(elsewhere).toMatchObject({ reason: 'no_trigger_no_session' });
 
     // Something else said in the kitchen is no echo: it continues the conversation.
     expect((await satellite(t, 'now the hallway too')).type).toBe('handled');
@@ -367,16 +333,8 @@ describe('ECHONET_SOURCE_ROOMS', () => {
     const astraea = await recordingTarget();
     const t = await startWyomingApp({ ECHONET_SOURCE_ROOMS: 'porch-sat=porch' });
     await register(t, 'astraea', astraea.url, ['hey astraea']);
-    await t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'porch-sat', text: 'hey astraea one' },
-    });
-    await t.request({
-      method: 'POST',
-      url: '/text',
-      payload: { source_id: 'porch-sat', room: 'garden', text: 'hey astraea two' },
-    });
+    await say(t, 'porch-sat', 'hey astraea one');
+    await say(t, 'porch-sat', 'hey astraea two', { room: 'garden' });
     await astraea.waitFor(2);
     expect(astraea.received.map((r) => (r.body as Json).room)).toEqual(['porch', 'garden']);
   });
