@@ -19,6 +19,16 @@ import type { Decision } from './router.js';
 export const KNOWN_FOR_MS = 24 * 60 * 60 * 1000;
 /** Sources remembered as heard (over all rooms) before stale ones are swept. */
 const MAX_HEARD = 10_000;
+/** How often a room's sources heard too long ago are forgotten (a minute late is no harm). */
+const PRUNE_EVERY_MS = 60_000;
+
+/** The sources heard in one room, and how many of them ECHONET_SOURCE_ROOMS does not name. */
+interface HeardIn {
+  readonly at: Map<string, number>;
+  /** Kept as sources come and go, so counting a room's known sources is O(1) per wake. */
+  extra: number;
+  prunedAt: number;
+}
 
 export interface RoomRules {
   readonly sourceRooms?: readonly SourceRoom[] | undefined;
@@ -54,7 +64,7 @@ export class Rooms {
   #roomBySource = new Map<string, string>();
   #configured = new Map<string, Set<string>>();
   /** By room key: each source heard there and when (server ms). */
-  readonly #heard = new Map<string, Map<string, number>>();
+  readonly #heard = new Map<string, HeardIn>();
   #heardCount = 0;
   #windowMs = 0;
   #echoMs = 0;
@@ -76,6 +86,11 @@ export class Rooms {
       const set = this.#configured.get(key) ?? new Set();
       set.add(s.source);
       this.#configured.set(key, set);
+    }
+    for (const [key, room] of this.#heard) {
+      const configured = this.#configured.get(key);
+      room.extra = 0;
+      for (const source of room.at.keys()) if (configured?.has(source) !== true) room.extra++;
     }
     const windowMs = rules.arbitrationWindowMs ?? 0;
     if (windowMs !== this.#windowMs) {
@@ -109,7 +124,7 @@ export class Rooms {
     const key = roomKey(room);
     const now = this.#clock.now();
     const sources = new Set(this.#configured.get(key));
-    for (const [source, at] of this.#heard.get(key) ?? []) {
+    for (const [source, at] of this.#heard.get(key)?.at ?? []) {
       if (now - at < KNOWN_FOR_MS) sources.add(source);
     }
     return [...sources].sort();
@@ -157,7 +172,7 @@ export class Rooms {
         room,
         target,
         contender(heard, after),
-        this.#knownCount(key, heard.at) > 1,
+        this.#knownCount(key) > 1,
         this.#windowMs,
       );
       const followed = (v: Verdict): Verdict => {
@@ -194,41 +209,41 @@ export class Rooms {
     this.#followers.flush();
   }
 
-  #knownCount(key: string, now: number): number {
-    const configured = this.#configured.get(key);
-    const heard = this.#heard.get(key);
-    let n = configured?.size ?? 0;
-    if (heard !== undefined) {
-      for (const [source, at] of heard) {
-        if (now - at < KNOWN_FOR_MS && configured?.has(source) !== true) n++;
-      }
-    }
-    return n;
+  /** Configured sources plus those heard (within KNOWN_FOR_MS, give or take a minute). */
+  #knownCount(key: string): number {
+    return (this.#configured.get(key)?.size ?? 0) + (this.#heard.get(key)?.extra ?? 0);
   }
 
   #noteHeard(key: string, source: string, now: number): void {
-    let sources = this.#heard.get(key);
-    if (sources === undefined) {
-      sources = new Map();
-      this.#heard.set(key, sources);
+    let room = this.#heard.get(key);
+    if (room === undefined) {
+      room = { at: new Map(), extra: 0, prunedAt: now };
+      this.#heard.set(key, room);
     }
-    if (!sources.has(source)) {
+    if (!room.at.has(source)) {
       if (this.#heardCount >= MAX_HEARD) this.#forgetStale(now);
       this.#heardCount++;
+      if (this.#configured.get(key)?.has(source) !== true) room.extra++;
     }
-    sources.set(source, now);
+    room.at.set(source, now);
+    if (now - room.prunedAt >= PRUNE_EVERY_MS) this.#prune(key, room, now);
+  }
+
+  /** Forgets the room's sources heard longer ago than KNOWN_FOR_MS. */
+  #prune(key: string, room: HeardIn, now: number): void {
+    room.prunedAt = now;
+    const configured = this.#configured.get(key);
+    for (const [source, at] of room.at) {
+      if (now - at < KNOWN_FOR_MS) continue;
+      room.at.delete(source);
+      this.#heardCount--;
+      if (configured?.has(source) !== true) room.extra--;
+    }
+    if (room.at.size === 0) this.#heard.delete(key);
   }
 
   #forgetStale(now: number): void {
-    for (const [key, sources] of this.#heard) {
-      for (const [source, at] of sources) {
-        if (now - at >= KNOWN_FOR_MS) {
-          sources.delete(source);
-          this.#heardCount--;
-        }
-      }
-      if (sources.size === 0) this.#heard.delete(key);
-    }
+    for (const [key, room] of this.#heard) this.#prune(key, room, now);
     // Still full of fresh ones (a flood of made-up rooms): start again rather than grow.
     if (this.#heardCount >= MAX_HEARD) {
       this.#heard.clear();
