@@ -9,6 +9,8 @@
 export const SAME_SIMILARITY = 0.8;
 /** Words of a reply compared at most (a reply is at most 2 000 characters: about 400 words). */
 const MAX_WORDS = 400;
+/** Fewest words of a reply, heard back, that count as an echo of part of it (unless half of it). */
+const MIN_CONTAINED_WORDS = 3;
 /** Rooms remembered before stale replies are swept (memory stays bounded whatever rooms say). */
 const MAX_ROOMS = 1_000;
 
@@ -108,7 +110,12 @@ export class EchoGuard {
       return null;
     }
     if (words.length === 0) return null;
-    const contained = containsWords(reply.words, words);
+    // A run of the reply's words is an echo of part of it, unless it is a short answer to it:
+    // "kitchen" after "Which room, kitchen or hall?" is the speaker's. Three words or more, or
+    // half the reply, is the speaker being echoed.
+    const contained =
+      (words.length >= MIN_CONTAINED_WORDS || words.length * 2 >= reply.words.length) &&
+      containsWords(reply.words, words);
     const alike = similarity(words, reply.words);
     if (!contained && alike < SAME_SIMILARITY) return null;
     return {

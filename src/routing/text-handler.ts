@@ -325,6 +325,10 @@ export class TextHandler {
         // known source gets its verdict synchronously and pays no wait.
         const verdict = asked instanceof Promise ? await asked : asked;
         if (!verdict.won) {
+          // The speaker woke a target and another microphone carries that conversation now: a
+          // conversation this source still had (an earlier round it won) would take its copies
+          // of the follow-ups, so it ends (SEAM for the sessions lane: reason 'switched').
+          if (verdict.detail.kind === 'wake') this.sessions.end(input.source_id);
           const dropped = { ...decision, reason: 'duplicate_wake' };
           return this.#dropped(input, receivedAt, room, listen, dropped, verdict.winner, {
             arbitration: verdict.detail,

@@ -60,6 +60,19 @@ describe('EchoGuard', () => {
     expect(echo.check('kitchen', words('is it raining tomorrow'), 2_000, 8_000)).toBeNull();
     expect(echo.check('kitchen', words('it is raining'), 9_000, 8_000)).toBeNull();
   });
+
+  it('takes a short answer to a question for the speaker, three words of it for an echo', () => {
+    const echo = new EchoGuard();
+    const reply = 'Which room, the kitchen or the hall?';
+    echo.replied('k', 'k', reply, words(reply), 'e2', 0, 8_000);
+    expect(echo.check('k', words('the kitchen'), 1, 8_000)).toBeNull();
+    expect(echo.check('k', words('kitchen or the hall'), 1, 8_000)).toMatchObject({
+      contained: true,
+    });
+    // Half the reply or more is an echo however short the reply.
+    echo.replied('k', 'k', 'Done.', words('Done.'), 'e3', 0, 8_000);
+    expect(echo.check('k', words('done'), 1, 8_000)).toMatchObject({ similarity: 1 });
+  });
 });
 
 describe('the winner', () => {

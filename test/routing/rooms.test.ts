@@ -217,6 +217,38 @@ describe('duplicate-wake arbitration', () => {
     ]);
   });
 
+  it("ends a loser's own conversation, so its copies of the winner's follow-ups are dropped", async () => {
+    const { t, astraea } = await kitchen();
+    // The satellite wins a first round alone and has a conversation with Astraea.
+    expect((await wake(t, 'Hey Astraea, lights on')).type).toBe('handled');
+    // Both hear the next wake; the panel's transcript is the more complete.
+    t.clock.advance(5);
+    const fromPanel = panel(t, 'Hey Astraea, set the oven to two hundred degrees');
+    await waitFor(() => t.app.rooms.waiting === 1);
+    const fromSatellite = satellite(t, 'Hey Astraea, set the oven');
+    await waitFor(() => t.app.rooms.waiting === 2);
+    t.clock.advance(0.3);
+    // The losing satellite says nothing.
+    expect(await fromSatellite).toMatchObject({ type: 'handled', data: { text: '' } });
+    expect(await fromPanel).toMatchObject({ forwarded: true });
+    const sessions = (await t.request({ method: 'GET', url: '/sessions' })).json<{
+      sessions: Json[];
+    }>().sessions;
+    expect(sessions.map((s) => s.source_id)).toEqual(['kitchen-panel']);
+
+    t.clock.advance(1);
+    expect(await panel(t, 'and preheat it')).toMatchObject({ forwarded: true });
+    expect(await satellite(t, 'and preheat it')).toMatchObject({
+      type: 'handled',
+      data: { text: '' },
+    });
+    expect(astraea.received.map((r) => (r.body as Json).source_id)).toEqual([
+      'kitchen-sat',
+      'kitchen-panel',
+      'kitchen-panel',
+    ]);
+  });
+
   it('is off at ECHONET_ARBITRATION_WINDOW_MS=0, and the window is a live setting', async () => {
     const { t, astraea } = await kitchen({ ECHONET_ARBITRATION_WINDOW_MS: '0' });
     expect(await panel(t, 'hey astraea lights on')).toMatchObject({ forwarded: true });
