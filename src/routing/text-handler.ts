@@ -471,7 +471,7 @@ export class TextHandler {
    * The answer (and decision record) for an utterance rooms dropped: a duplicate of another
    * microphone's wake or follow-up (`winner` names the source forwarded instead), or an echo of
    * the room's last reply. Handled (the front end should stay silent), nothing forwarded, no
-   * conversation touched.
+   * conversation opened or continued (a wake's loser has already lost any of its own).
    */
   #dropped(
     input: TextInput,
