@@ -371,6 +371,31 @@ describe('ECHONET_SOURCE_ROOMS', () => {
     expect(astraea.received.map((r) => (r.body as Json).room)).toEqual(['porch', 'garden']);
   });
 
+  it('is a live setting: PUT /config/source_rooms places a satellite from the next utterance', async () => {
+    const astraea = await recordingTarget();
+    const t = await startWyomingApp();
+    await register(t, 'astraea', astraea.url, ['hey astraea']);
+    const put = await t.request({
+      method: 'PUT',
+      url: '/config/source_rooms',
+      payload: { value: 'hall-sat=hall' },
+    });
+    expect(put.json()).toMatchObject({ value: 'hall-sat=hall', origin: 'api' });
+    expect((await satellite2(t, 'hall-sat', 'Hey Astraea, hello')).type).toBe('handled');
+    const [got] = await astraea.waitFor(1);
+    expect(got!.body).toMatchObject({ source_id: 'hall-sat', room: 'hall' });
+
+    const bad = await t.request({
+      method: 'PUT',
+      url: '/config/source_rooms',
+      payload: { value: 'hall-sat' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(
+      /^body\.value for source_rooms must be a str: a comma-separated list of source=room/,
+    );
+  });
+
   it.each([
     ['kitchen-mic', 'source=room'],
     ['a=kitchen,a=hall', 'each source once'],
