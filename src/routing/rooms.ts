@@ -163,38 +163,42 @@ export class Rooms {
     if (this.#windowMs === 0) return null;
     const { mode, target, match } = decision;
     const source = heard.sourceId;
-    if ((mode === 'session_open' || mode === 'session_switch') && target !== null) {
-      // Opening a conversation (a wake phrase, a name, a default target): arbitrated.
-      const key = roomKey(room);
-      const after = charsAfter(utterance, match?.end ?? 0);
-      const verdict = this.#arbiter.wake(
-        `${key}\u0000${target}`,
-        room,
-        target,
-        contender(heard, after),
-        this.#knownCount(key) > 1,
-        this.#windowMs,
-      );
-      const followed = (v: Verdict): Verdict => {
-        if (v.won) this.#followers.unlink(source);
-        else this.#followers.follow(source, v.winner, target, room);
-        return v;
-      };
-      return verdict instanceof Promise ? verdict.then(followed) : followed(verdict);
+    if (this.#followers.size > 0) {
+      // The source's own conversation goes on: it follows no one any more.
+      if (mode === 'session_continue' || mode === 'session_end') {
+        this.#followers.unlink(source);
+        return null;
+      }
+      // Said without a wake phrase by a loser: its copy of what the winner says? Asked first, so
+      // that a default target (every utterance of a Home Assistant satellite, whose wake word
+      // never reaches Echonet) does not make the copy a new wake of its own.
+      if (match === null && decision.reason !== 'empty_text') {
+        const followUp = this.#followers.check(
+          source,
+          wordsOf(utterance),
+          contender(heard, charsAfter(utterance, 0)),
+          this.#windowMs,
+        );
+        if (followUp !== null) return followUp;
+      }
     }
-    if (this.#followers.size === 0) return null;
-    // The source's own conversation goes on: it follows no one any more.
-    if (mode === 'session_continue' || mode === 'session_end') {
-      this.#followers.unlink(source);
-      return null;
-    }
-    if (decision.reason === 'empty_text') return null;
-    return this.#followers.check(
-      source,
-      wordsOf(utterance),
-      contender(heard, charsAfter(utterance, 0)),
+    if ((mode !== 'session_open' && mode !== 'session_switch') || target === null) return null;
+    // Opening a conversation (a wake phrase, a name, a default target): arbitrated.
+    const key = roomKey(room);
+    const verdict = this.#arbiter.wake(
+      `${key}\u0000${target}`,
+      room,
+      target,
+      contender(heard, charsAfter(utterance, match?.end ?? 0)),
+      this.#knownCount(key) > 1,
       this.#windowMs,
     );
+    const followed = (v: Verdict): Verdict => {
+      if (v.won) this.#followers.unlink(source);
+      else this.#followers.follow(source, v.winner, target, room);
+      return v;
+    };
+    return verdict instanceof Promise ? verdict.then(followed) : followed(verdict);
   }
 
   /** A reply handed back to `room`: the one an utterance there may echo for the echo window. */

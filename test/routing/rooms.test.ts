@@ -217,6 +217,31 @@ describe('duplicate-wake arbitration', () => {
     ]);
   });
 
+  it('arbitrates satellites whose wake word never reaches Echonet (a default target) alike', async () => {
+    const { t, astraea } = await kitchen({ ECHONET_DEFAULT_TARGET: 'astraea' });
+    const lost = panel(t, 'turn on the lights');
+    await waitFor(() => t.app.rooms.waiting === 1);
+    const won = satellite(t, 'turn on the kitchen lights');
+    await waitFor(() => t.app.rooms.waiting === 2);
+    t.clock.advance(0.3);
+    expect(await lost).toMatchObject({ reason: 'duplicate_wake', winner: 'kitchen-sat' });
+    expect((await won).type).toBe('handled');
+
+    // The copy of the follow-up is not a new conversation with the default target.
+    t.clock.advance(2);
+    expect((await satellite(t, 'and dim them')).type).toBe('handled');
+    expect(await panel(t, 'and dim them')).toMatchObject({
+      reason: 'duplicate_wake',
+      winner: 'kitchen-sat',
+    });
+    expect(
+      astraea.received.map((r) => [(r.body as Json).source_id, (r.body as Json).text]),
+    ).toEqual([
+      ['kitchen-sat', 'turn on the kitchen lights'],
+      ['kitchen-sat', 'and dim them'],
+    ]);
+  });
+
   it("ends a loser's own conversation, so its copies of the winner's follow-ups are dropped", async () => {
     const { t, astraea } = await kitchen();
     // The satellite wins a first round alone and has a conversation with Astraea.
