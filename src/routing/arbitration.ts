@@ -241,6 +241,11 @@ export class Followers {
     return n;
   }
 
+  /** Whether `source` is a winner some loser follows. */
+  leads(source: string): boolean {
+    return this.#leaders.has(source);
+  }
+
   follow(follower: string, leader: string, target: string, room: string): void {
     if (this.#links.size >= MAX_LINKS) {
       for (const [f, link] of this.#links) {

@@ -96,6 +96,11 @@ export class EchoGuard {
     this.#byRoom.set(roomKey, { room, text: reply, words, eventId, at: now });
   }
 
+  /** Whether the room has a reply remembered (cheap: asked before an utterance's words are). */
+  remembers(roomKey: string): boolean {
+    return this.#byRoom.has(roomKey);
+  }
+
   /** The echo `words`, heard in the room at `now`, would be; null when it is none. */
   check(
     roomKey: string,

@@ -136,13 +136,13 @@ export class Rooms {
    */
   screen(room: string, utterance: Utterance, heard: Heard): DecisionDetail | null {
     const key = roomKey(room);
-    if (this.#echoMs > 0) {
+    if (this.#echoMs > 0 && this.#echo.remembers(key)) {
       const echo = this.#echo.check(key, wordsOf(utterance), heard.at, this.#echoMs);
       if (echo !== null) return { echo };
     }
     if (this.#windowMs > 0) {
       this.#noteHeard(key, heard.sourceId, heard.at);
-      if (this.#followers.size > 0) {
+      if (this.#followers.leads(heard.sourceId)) {
         this.#followers.leaderSaid(wordsOf(utterance), contender(heard, 0), this.#windowMs);
       }
     }
