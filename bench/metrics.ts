@@ -39,6 +39,7 @@ function decision(i: number): DecisionRecord {
     intendedTarget: null,
     reply: null,
     replyTruncated: false,
+    detail: null,
     idle: null,
   };
 }

@@ -38,6 +38,7 @@ import { ListenModes } from './routing/listen-modes.js';
 import type { RoutingTable } from './routing/routing-table.js';
 import { inlineTableBuilder, type TableBuilder } from './routing/table-builder.js';
 import { TextHandler } from './routing/text-handler.js';
+import type { Rooms } from './routing/rooms.js';
 import type { SessionListener } from './routing/sessions.js';
 import { registrationPolicy } from './registration.js';
 import { RuntimeSettings } from './runtime-settings.js';
@@ -49,6 +50,8 @@ import { MqttFrontEnd } from './mqtt/front-end.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Rooms (duplicate-wake arbitration, echo suppression): known sources, what is waiting. */
+    readonly rooms: Rooms;
     /** The Wyoming handle service: built with the app, listening only once serve (or a test) says. */
     readonly wyoming: WyomingFrontEnd;
     /** The MQTT front end: built with the app, connecting only once serve (or a test) starts it. */
@@ -234,6 +237,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const handler = new TextHandler(table, builder, {
     sessionTimeoutS: live.sessionTimeoutS,
+    sourceRooms: live.sourceRooms,
+    arbitrationWindowMs: live.arbitrationWindowMs,
+    echoWindowS: live.echoWindowS,
     cancelPhrases: live.cancelPhrases,
     stripTrigger: live.forwardStripTrigger,
     fallbackTarget: live.fallbackTarget,
@@ -267,6 +273,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bindings: () => runtime.values.wyomingBindings,
     log: app.log,
   });
+  app.decorate('rooms', handler.rooms);
   app.decorate('wyoming', wyoming);
   const mqtt = new MqttFrontEnd({ config, handler, clock, log: app.log });
   const mqttStatus = deps.mqttStatus ?? (() => mqtt.status);
@@ -285,6 +292,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const stopRuntime = runtime.onChange((changed) => {
     const values = runtime.values;
     handler.reconfigure({
+      sourceRooms: values.sourceRooms,
+      arbitrationWindowMs: values.arbitrationWindowMs,
+      echoWindowS: values.echoWindowS,
       sessionTimeoutS: values.sessionTimeoutS,
       cancelPhrases: values.cancelPhrases,
       stripTrigger: values.forwardStripTrigger,

@@ -152,6 +152,43 @@ function wyomingBindings(raw: string): readonly WyomingBinding[] | undefined {
   return new Set(bindings.map((b) => b.port)).size === bindings.length ? bindings : undefined;
 }
 
+/**
+ * A source (a Wyoming satellite, a Hermes site) and the room it stands in; written back (GET
+ * /config, `.env`) as `source=room`.
+ */
+export class SourceRoom {
+  constructor(
+    readonly source: string,
+    readonly room: string,
+  ) {}
+
+  toString(): string {
+    return `${this.source}=${this.room}`;
+  }
+}
+
+export const SOURCE_ROOMS_ACCEPTS =
+  'a comma-separated list of source=room (kitchen-mic=kitchen,hall-mic=kitchen), each source once, each side 1 to 64 characters without = or ,';
+
+/**
+ * `kitchen-mic=kitchen,hall-mic=kitchen`: source ids and rooms as the front ends send them (1 to
+ * 64 characters, as POST /text takes them), each source once. Empty is none (through the config
+ * API, which can then override the variable with none).
+ */
+function sourceRooms(raw: string): readonly SourceRoom[] | undefined {
+  if (raw.trim() === '') return [];
+  const entries = listOf((entry) => {
+    const m = /^([^=]+)=([^=]+)$/.exec(entry);
+    const source = m?.[1]?.trim();
+    const room = m?.[2]?.trim();
+    return source && room && source.length <= 64 && room.length <= 64
+      ? new SourceRoom(source, room)
+      : undefined;
+  })(raw);
+  if (entries === undefined) return undefined;
+  return new Set(entries.map((e) => e.source)).size === entries.length ? entries : undefined;
+}
+
 /** A broker URL MQTT.js can connect to over TCP or TLS; anything else is a typo worth saying. */
 function mqttUrl(raw: string): string | undefined {
   let url: URL;
@@ -500,6 +537,30 @@ export const SETTINGS = {
       const name = raw.trim().toLowerCase();
       return name === '' || NAME_PATTERN.test(name) ? name : undefined;
     },
+  }),
+  sourceRooms: setting<readonly SourceRoom[] | undefined>({
+    env: 'ECHONET_SOURCE_ROOMS',
+    accepts: SOURCE_ROOMS_ACCEPTS,
+    description:
+      'The room of each source whose front end sends none (Wyoming satellites, Hermes sites); an utterance’s own `room` wins. Utterances from one room share duplicate-wake arbitration and echo suppression. Live: `source_rooms` in PUT /config.',
+    fallback: undefined,
+    parse: sourceRooms,
+  }),
+  arbitrationWindowMs: setting({
+    env: 'ECHONET_ARBITRATION_WINDOW_MS',
+    accepts: 'an integer from 0 to 5000',
+    description:
+      'How long a wake in a room with more than one known source waits for the same wake from the others; only the most complete is forwarded (the others answer `duplicate_wake`). A room with one known source never waits. 0: off. Live: `arbitration_window_ms`.',
+    fallback: 300,
+    parse: integer(0, 5000),
+  }),
+  echoWindowS: setting({
+    env: 'ECHONET_ECHO_WINDOW_S',
+    accepts: 'a number of seconds from 0 to 600',
+    description:
+      'For this long after a reply is handed back to a room, an utterance there that is mostly that reply is dropped (`echo_of_reply`): a microphone hearing the assistant speak. 0: off. Live: `echo_window_s`.',
+    fallback: 8,
+    parse: decimal(0, 600),
   }),
   eventLog: setting<EventLogLevel>({
     env: 'ECHONET_EVENT_LOG',

@@ -10,7 +10,13 @@
  * it seeded, as does any other row another writer stored: they are listed and can be changed, with
  * their declared type enforced, but nothing in Echonet acts on them.
  */
-import { SETTINGS, type Config, type Setting, type WyomingBinding } from './config.js';
+import {
+  SETTINGS,
+  type Config,
+  type Setting,
+  type SourceRoom,
+  type WyomingBinding,
+} from './config.js';
 import { ConfigKeyNotFound, ValidationError } from './errors.js';
 import type { MatchOptions } from './matching/matcher.js';
 import type { MatchNames } from './routing/name-rules.js';
@@ -45,6 +51,9 @@ export interface RuntimeValues {
   /** Null: no fallback. */
   readonly fallbackTarget: string | null;
   readonly wyomingBindings: readonly WyomingBinding[] | undefined;
+  readonly sourceRooms: readonly SourceRoom[] | undefined;
+  readonly arbitrationWindowMs: number;
+  readonly echoWindowS: number;
 }
 
 export type RuntimeSetting = keyof RuntimeValues;
@@ -119,6 +128,24 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = Object.assign(Object
     type: 'str',
     description:
       'Extra Wyoming ports with their default targets, port=target comma-separated (empty: none); opened and closed at once',
+  },
+  source_rooms: {
+    setting: 'sourceRooms',
+    type: 'str',
+    description:
+      'The room of each source whose front end sends none, source=room comma-separated (empty: none)',
+  },
+  arbitration_window_ms: {
+    setting: 'arbitrationWindowMs',
+    type: 'int',
+    description:
+      'Milliseconds a wake in a room with several known sources waits for the same wake from the others (0: off)',
+  },
+  echo_window_s: {
+    setting: 'echoWindowS',
+    type: 'float',
+    description:
+      'Seconds after a reply during which an utterance in its room that is mostly the reply is dropped (0: off)',
   },
 } satisfies Record<string, LiveKey>);
 

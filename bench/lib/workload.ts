@@ -142,7 +142,9 @@ export function body(spec: BodySpec, i: number): string {
     case 'wake':
       return JSON.stringify({
         source_id: sourceId('wake', i),
-        room: 'hall',
+        // Each speaker at a door of its own: 256 microphones in one room waking the same target
+        // within a few milliseconds would be, rightly, one wake (duplicate-wake arbitration).
+        room: `porch-${i % SOURCES}`,
         text: WAKE_TEXTS[i % WAKE_TEXTS.length],
         confidence: 0.93,
       });

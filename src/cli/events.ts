@@ -91,6 +91,17 @@ export function line(e: StoredEvent): string {
     why.push(`(score ${e.match.score.toFixed(2)})`);
   }
   if (e.intendedTarget !== null) why.push(`(meant for ${e.intendedTarget})`);
+  const rooms = e.detail;
+  if (rooms !== null && 'arbitration' in rooms) {
+    const a = rooms.arbitration;
+    why.push(
+      a.winner === e.sourceId
+        ? `(won over ${a.contenders.length - 1} in ${a.room})`
+        : `(${a.winner} won)`,
+    );
+  } else if (rooms !== null && 'echo' in rooms) {
+    why.push(`(similarity ${rooms.echo.similarity.toFixed(2)})`);
+  }
   if (e.forwarded && e.status !== null) why.push(`→ ${e.status}`);
   if (e.replyTruncated) why.push('(reply cut)');
   if (e.latencyMs !== null) why.push(`${Math.round(e.latencyMs)} ms`);

@@ -15,6 +15,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from 'typebox';
 import { EventNotFound, ValidationError } from '../errors.js';
 import type { DecisionLog } from '../routing/decision-log.js';
+import type { DecisionDetail } from '../routing/decision-record.js';
 import { eventView } from '../routing/event-view.js';
 import {
   DEFAULT_EVENT_LIMIT,
@@ -64,6 +65,46 @@ const Nullable = <T extends TSchema & { type: string }>(t: T) =>
  * /events/{id} are serialized from it: a field added to the view must be added here too, or those
  * routes leave it out (the stream sends the view as it is).
  */
+/** One source's utterance in a duplicate-wake round (texts are null at the metadata level). */
+const Contender = Type.Object({
+  source_id: Type.String(),
+  front_end: Type.String(),
+  text: Nullable(Type.String()),
+  confidence: Nullable(Type.Number()),
+  chars_after_wake: Type.Integer(),
+  after_ms: Type.Number({ description: "Milliseconds after the round's first wake" }),
+});
+
+/** Why rooms decided (src/routing/decision-record.ts DecisionDetail). */
+const Detail = Type.Object(
+  {
+    arbitration: Type.Optional(
+      Type.Object({
+        kind: Type.Union([Type.Literal('wake'), Type.Literal('follow_up')]),
+        room: Type.String(),
+        target: Type.String(),
+        window_ms: Type.Integer(),
+        winner: Type.String(),
+        contenders: Type.Array(Contender),
+      }),
+    ),
+    echo: Type.Optional(
+      Type.Object({
+        room: Type.String(),
+        reply: Nullable(Type.String()),
+        reply_event_id: Type.String(),
+        after_ms: Type.Number(),
+        similarity: Type.Number(),
+        contained: Type.Boolean(),
+      }),
+    ),
+  },
+  {
+    description:
+      'Why a duplicate wake lost or won (`arbitration`), or which reply was echoed (`echo`)',
+  },
+);
+
 const EventBody = Type.Object({
   id: Type.String(),
   seq: Type.Integer({ description: 'The list cursor: pass it as `before` for older events' }),
@@ -99,6 +140,8 @@ const EventBody = Type.Object({
   reply_truncated: Type.Boolean(),
   front_end: Type.String({ description: '`http`, `wyoming` or `mqtt`' }),
   conversation_id: Nullable(Type.String()),
+  // Typed as the record's own (read-only) shape; the schema is what the serializer writes.
+  detail: Type.Unsafe<DecisionDetail | null>({ ...Detail, type: ['object', 'null'] }),
   near_miss: Nullable(
     Type.Object({
       phrase: Nullable(Type.String()),

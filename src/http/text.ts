@@ -30,6 +30,7 @@ const TextResponse = Type.Object({
   event_id: Nullable(Type.String()),
   reply: Nullable(Type.String()),
   intended_target: Type.Optional(Type.String()),
+  winner: Type.Optional(Type.String()),
 });
 
 const PreviewBody = Type.Object({

@@ -16,7 +16,7 @@
 import type { Clock } from '../clock.js';
 import type { EventSink } from '../store/event-sink.js';
 import { decodeEncodedEvents, encodeEvent, type StoredEvent } from '../store/events.js';
-import type { DecisionRecord } from './decision-record.js';
+import { detailWithoutWords, type DecisionRecord } from './decision-record.js';
 
 export const EVENT_LOG_LEVELS = ['full', 'metadata', 'off'] as const;
 export type EventLogLevel = (typeof EVENT_LOG_LEVELS)[number];
@@ -348,6 +348,8 @@ export class DecisionLog {
       replyTruncated: r.replyTruncated,
       frontEnd: r.frontEnd,
       conversationId: r.conversationId,
+      // The competing texts and the echoed reply are words too.
+      detail: r.detail && (full ? r.detail : detailWithoutWords(r.detail)),
       nearMiss: near && {
         phrase: full ? near.phrase : null,
         target: near.target,

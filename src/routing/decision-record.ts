@@ -5,8 +5,24 @@
  */
 import type { PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
+import type { ArbitrationDetail } from './arbitration.js';
+import type { EchoDetail } from './echo.js';
 import type { Mode } from './router.js';
 import type { FrontEnd, MatchView } from './text-handler.js';
+
+/**
+ * The why of a decision rooms made (src/routing/rooms.ts): the competing sources and texts of a
+ * duplicate wake (the winner's record too), or the reply an utterance echoed.
+ */
+export type DecisionDetail =
+  { readonly arbitration: ArbitrationDetail } | { readonly echo: EchoDetail };
+
+/** The detail without what was said (the metadata level of the decision log keeps no words). */
+export function detailWithoutWords(detail: DecisionDetail): DecisionDetail {
+  if ('echo' in detail) return { echo: { ...detail.echo, reply: null } };
+  const a = detail.arbitration;
+  return { arbitration: { ...a, contenders: a.contenders.map((c) => ({ ...c, text: null })) } };
+}
 
 /** What the utterance did to its source's conversation. */
 export type SessionChange = 'opened' | 'continued' | 'switched' | 'ended' | null;
@@ -45,6 +61,8 @@ export interface DecisionRecord {
   readonly reply: string | null;
   /** True when that reply was longer than MAX_REPLY_CHARS and was cut. */
   readonly replyTruncated: boolean;
+  /** Why rooms dropped it or let it win (arbitration, echo), else null. */
+  readonly detail: DecisionDetail | null;
   /**
    * For an idle utterance: what it was matched against, so the log can compute the best near miss
    * later, off the request path, against the very table that decided (`names`: whether targets'

@@ -37,6 +37,13 @@ export function eventView(e: StoredEvent) {
     front_end: e.frontEnd,
     /** The front end's own conversation id (Home Assistant's), else null. */
     conversation_id: e.conversationId,
+    /**
+     * Why rooms decided as they did, else null: `{arbitration: {kind, room, target, window_ms,
+     * winner, contenders: [{source_id, front_end, text, confidence, chars_after_wake, after_ms}]}}`
+     * for a duplicate wake (and its winner), `{echo: {room, reply, reply_event_id, after_ms,
+     * similarity, contained}}` for an echo of a reply. Texts are null at the metadata level.
+     */
+    detail: e.detail,
     near_miss: e.nearMiss && {
       phrase: e.nearMiss.phrase,
       target: e.nearMiss.target,

@@ -5,7 +5,7 @@
  * every front end (HTTP, Wyoming, later MQTT), the CLI and tests share it.
  */
 import type { Clock } from '../clock.js';
-import type { DecisionListener, SessionChange } from './decision-record.js';
+import type { DecisionDetail, DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
 import type { Forwarder } from '../delivery/forwarder.js';
 import { deliver, type DeliveryContext } from './deliver.js';
@@ -13,7 +13,7 @@ import { TargetHealth } from '../delivery/target-health.js';
 import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import type { Match, MatchOptions } from '../matching/matcher.js';
 import { LiveTable } from './live-table.js';
-import { prepareUtterance, type Utterance } from '../matching/normalize.js';
+import { prepareUtterance, tokenize, type Utterance } from '../matching/normalize.js';
 import type { ListenModes, ListenState } from './listen-modes.js';
 import { DEFAULT_MATCH_NAMES, namesWake, type MatchNames } from './name-rules.js';
 import {
@@ -25,6 +25,7 @@ import {
   type Mode,
   type RouterRules,
 } from './router.js';
+import { Rooms, type Heard, type RoomRules } from './rooms.js';
 import type { RoutingTable } from './routing-table.js';
 import { SessionTable, type SessionListener, type SessionView } from './sessions.js';
 import type { TableBuilder } from './table-builder.js';
@@ -82,10 +83,18 @@ export interface TextResult {
    * was meant for, which failed; `routed_to` is then the fallback.
    */
   intended_target?: string;
+  /**
+   * Only when the utterance lost duplicate-wake arbitration (`reason: "duplicate_wake"`): the
+   * source whose utterance of the same wake (or follow-up) was forwarded instead.
+   */
+  winner?: string;
 }
 
+/** Reasons for utterances rooms dropped on purpose: the front end should say nothing. */
+export const ROOM_DROPS: ReadonlySet<string> = new Set(['duplicate_wake', 'echo_of_reply']);
+
 /** The handler's settings that may change while it runs (TextHandler.reconfigure). */
-export interface RuntimeRules {
+export interface RuntimeRules extends RoomRules {
   readonly sessionTimeoutS: number;
   readonly cancelPhrases: readonly string[];
   readonly stripTrigger: boolean;
@@ -123,6 +132,8 @@ export interface TextHandlerOptions extends RuntimeRules {
 export class TextHandler {
   readonly sessions: SessionTable;
   readonly health: TargetHealth;
+  /** Rooms: where utterances were heard, duplicate-wake arbitration, echo suppression. */
+  readonly rooms: Rooms;
   readonly #options: TextHandlerOptions;
   #cancelPhrases: readonly string[];
   #cancel;
@@ -163,6 +174,11 @@ export class TextHandler {
       onListenerError: (err) =>
         options.onWarning?.(`a session listener failed: ${(err as Error)?.message ?? String(err)}`),
     });
+    this.rooms = new Rooms(
+      options.clock,
+      options,
+      (source, target) => this.sessions.live(source)?.target === target,
+    );
     this.#cancelPhrases = options.cancelPhrases;
     this.#cancel = compileCancelPhrases(options.cancelPhrases);
     this.#stripTrigger = options.stripTrigger;
@@ -200,6 +216,7 @@ export class TextHandler {
     this.#fallbackTarget = settings.fallbackTarget ?? null;
     this.#matchNames = settings.matchNames ?? DEFAULT_MATCH_NAMES;
     this.#defaultTarget = settings.defaultTarget ?? '';
+    this.rooms.configure(settings);
     this.#rules = this.#rulesFor(this.#live.table);
     this.#namedRules = { ...this.#rules, names: true };
   }
@@ -224,6 +241,8 @@ export class TextHandler {
 
   /** Stops rebuilding (and any worker) and the sessions' expiry timer; the last table keeps answering. */
   close(): Promise<void> {
+    // Utterances waiting for other microphones are decided now rather than left hanging.
+    this.rooms.flush();
     this.sessions.close();
     return this.#live.close();
   }
@@ -269,17 +288,33 @@ export class TextHandler {
     const { clock } = this.#options;
     const receivedAt = clock.now();
     const table = this.#live.table;
-    const room = input.room ?? null;
     const ts = input.ts ?? receivedAt / 1000;
     const listen = this.#options.listenModes?.for(input.source_id);
     // Muted: nothing is matched, forwarded or changed, sessions included.
     if (listen?.state.mode === 'inactive') return this.#muted(input, receivedAt);
+    // The utterance's own room, else its source's (ECHONET_SOURCE_ROOMS).
+    const room = this.rooms.roomOf(input.source_id, input.room);
+    const utterance = prepareUtterance(input.text);
+    // Rooms are asked only about utterances heard in one, while a rule is on: nothing else pays.
+    const heard: Heard | null =
+      room !== null && this.rooms.enabled
+        ? {
+            sourceId: input.source_id,
+            frontEnd: input.frontEnd ?? 'http',
+            text: input.text,
+            confidence: input.confidence ?? null,
+            at: receivedAt,
+          }
+        : null;
+    if (heard !== null && room !== null) {
+      const echo = this.rooms.screen(room, utterance, heard);
+      if (echo !== null) return this.#dropped(input, receivedAt, room, listen, ECHO, null, echo);
+    }
     let live = this.sessions.live(input.source_id);
     if (live && !table.has(live.target)) {
       this.sessions.end(input.source_id, 'unregistered');
       live = undefined;
     }
-    const utterance = prepareUtterance(input.text);
     const rules = this.#rulesHeardBy(input.frontEnd ?? 'http');
     const decision = this.#withDefault(
       withListenMode(decide(utterance, live?.target ?? null, rules), utterance, listen, table),
@@ -287,6 +322,27 @@ export class TextHandler {
       input.defaultTarget,
       table,
     );
+    let detail: DecisionDetail | null = null;
+    if (heard !== null && room !== null) {
+      const asked = this.rooms.arbitrate(room, utterance, decision, heard);
+      if (asked !== null) {
+        // Awaited only when the utterance has to wait for other microphones: a room with one
+        // known source gets its verdict synchronously and pays no wait.
+        const verdict = asked instanceof Promise ? await asked : asked;
+        if (!verdict.won) {
+          // The speaker woke a target and another microphone carries that conversation now: a
+          // conversation this source still had (an earlier round it won) would take its copies
+          // of the follow-ups, so it ends (SEAM for the sessions lane: reason 'switched').
+          if (verdict.detail.kind === 'wake') this.sessions.end(input.source_id, 'switched');
+          const dropped = { ...decision, reason: 'duplicate_wake' };
+          return this.#dropped(input, receivedAt, room, listen, dropped, verdict.winner, {
+            arbitration: verdict.detail,
+          });
+        }
+        if (verdict.detail !== null) detail = { arbitration: verdict.detail };
+        // A winner opens its conversation as decided, whatever happened while it waited.
+      }
+    }
 
     let session = live;
     let change: SessionChange = null;
@@ -307,7 +363,7 @@ export class TextHandler {
         change = decision.mode === 'session_open' ? 'opened' : 'switched';
         break;
       case 'session_continue':
-        session = this.sessions.extend(live as NonNullable<typeof live>, input.room ?? null, ts);
+        session = this.sessions.extend(live as NonNullable<typeof live>, room, ts);
         change = 'continued';
         break;
       case 'dispatch_once':
@@ -370,6 +426,11 @@ export class TextHandler {
     if (listen && result.forwarded && result.routed_to !== null) {
       this.#options.listenModes?.delivered(listen, result.routed_to);
     }
+    // The reply is about to be spoken in the room: a microphone there may hear it back.
+    if (result.reply !== null && heard !== null && room !== null) {
+      const words = tokenize(result.reply).map((t) => t.norm);
+      this.rooms.replied(room, result.reply, words, eventId);
+    }
     this.#options.onDecision?.({
       id: eventId,
       receivedAt,
@@ -394,6 +455,7 @@ export class TextHandler {
       intendedTarget: result.intended_target ?? null,
       reply: result.reply,
       replyTruncated: truncated,
+      detail,
 
       idle:
         decision.mode === 'idle'
@@ -404,27 +466,81 @@ export class TextHandler {
   }
 
   /**
-   * The answer (and decision record) for an utterance met by the inactive listen mode. The record
-   * is one object literal here and in `handle`, on purpose: one helper building it from a spread
-   * of the fields that differ cost 35 µs of CPU per request (bench/compare.ts, wake, c=32).
+   * The answer (and decision record) for an utterance met by the inactive listen mode. The routed
+   * path's record is one object literal in `handle`, on purpose: one helper building it from a
+   * spread of the fields that differ cost 35 µs of CPU per request (bench/compare.ts, wake, c=32).
+   * The paths that forward nothing share `#untouched`.
    */
   #muted(input: TextInput, receivedAt: number): TextResult {
+    return this.#untouched(input, receivedAt, {
+      room: input.room ?? null,
+      // Inactive is the privacy mode: what was said while muted is not kept, only that it was.
+      text: '',
+      listenMode: 'inactive',
+      handled: false,
+      decision: MUTED,
+      winner: null,
+      detail: null,
+    });
+  }
+
+  /**
+   * The answer (and decision record) for an utterance rooms dropped: a duplicate of another
+   * microphone's wake or follow-up (`winner` names the source forwarded instead), or an echo of
+   * the room's last reply. Handled (the front end should stay silent), nothing forwarded, no
+   * conversation opened or continued (a wake's loser has already lost any of its own).
+   */
+  #dropped(
+    input: TextInput,
+    receivedAt: number,
+    room: string,
+    listen: ListenState | undefined,
+    decision: Pick<Decision, 'target' | 'reason' | 'match'>,
+    winner: string | null,
+    detail: DecisionDetail,
+  ): TextResult {
+    return this.#untouched(input, receivedAt, {
+      room,
+      text: input.text,
+      listenMode: listen?.state.mode ?? 'trigger',
+      handled: true,
+      decision,
+      winner,
+      detail,
+    });
+  }
+
+  /** An utterance that forwarded nothing and touched no conversation: its record and answer. */
+  #untouched(
+    input: TextInput,
+    receivedAt: number,
+    how: {
+      readonly room: string | null;
+      readonly text: string;
+      readonly listenMode: string;
+      readonly handled: boolean;
+      readonly decision: Pick<Decision, 'target' | 'reason' | 'match'>;
+      readonly winner: string | null;
+      readonly detail: DecisionDetail | null;
+    },
+  ): TextResult {
     const eventId = newEventId(receivedAt);
+    const { target, reason } = how.decision;
+    const match = how.decision.match && matchView(how.decision.match);
     this.#options.onDecision?.({
       id: eventId,
       receivedAt,
       sourceId: input.source_id,
       frontEnd: input.frontEnd ?? 'http',
       conversationId: input.conversationId ?? null,
-      room: input.room ?? null,
-      // Inactive is the privacy mode: what was said while muted is not kept, only that it was.
-      text: '',
+      room: how.room,
+      text: how.text,
       confidence: input.confidence ?? null,
-      listenMode: 'inactive',
+      listenMode: how.listenMode,
       mode: 'idle',
-      reason: MUTED.reason,
-      target: null,
-      match: null,
+      reason,
+      target,
+      match,
       sessionId: null,
       sessionChange: null,
       forwarded: false,
@@ -434,20 +550,23 @@ export class TextHandler {
       intendedTarget: null,
       reply: null,
       replyTruncated: false,
-      // Nothing was matched, so there is no near miss to compute.
+      detail: how.detail,
+      // No near miss to compute: nothing was matched (muted), or the utterance was not idle.
       idle: null,
     });
-    return {
-      handled: false,
-      routed_to: null,
+    const result: TextResult = {
+      handled: how.handled,
+      routed_to: target,
       mode: 'idle',
       session: null,
       forwarded: false,
-      reason: MUTED.reason,
-      match: null,
+      reason,
+      match,
       event_id: eventId,
       reply: null,
     };
+    if (how.winner !== null) result.winner = how.winner;
+    return result;
   }
 
   #deliveryContext(table: RoutingTable): DeliveryContext {
@@ -518,6 +637,9 @@ function withListenMode(
     ? decideActive(decision, utterance, target)
     : decision;
 }
+
+/** An echo of the room's last reply: dropped before anything is matched. */
+const ECHO = { target: null, reason: 'echo_of_reply', match: null } as const;
 
 const DEFAULT_TARGET_LIMITS = { maxInflight: 32, breakerFailures: 5, breakerCooldownS: 10 };
 

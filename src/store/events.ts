@@ -1,5 +1,5 @@
 /**
- * The decision log's table (schema v7, with v9's reply and front-end columns): one row per
+ * The decision log's table (schema v7, with v9's reply and front-end columns and v10's detail): one row per
  * utterance, written in batches by src/routing/decision-log.ts and read by GET /events and
  * `echonet events`.
  *
@@ -13,6 +13,7 @@
  * lock the batch fails fast and stays queued instead of stalling every request behind it.
  */
 import type Database from 'better-sqlite3';
+import type { DecisionDetail } from '../routing/decision-record.js';
 import { ValidationError } from '../errors.js';
 import { BUSY_TIMEOUT_MS, type Db } from './db.js';
 import { hasColumn, hasTable } from './migrations.js';
@@ -55,6 +56,11 @@ export interface StoredEvent {
   readonly frontEnd: string;
   /** The front end's own conversation id (Home Assistant's), else null. */
   readonly conversationId: string | null;
+  /**
+   * Why rooms dropped the utterance or let it win (src/routing/decision-record.ts
+   * DecisionDetail), stored as JSON; null for most rows.
+   */
+  readonly detail: DecisionDetail | null;
   readonly nearMiss: {
     readonly phrase: string | null;
     readonly target: string;
@@ -113,6 +119,7 @@ interface EventRow {
   front_end: string;
   conversation_id: string | null;
   intended_target: string | null;
+  detail: string | null;
 }
 
 /** The columns an INSERT writes, in `eventValues`' order (`seq` is SQLite's to give). */
@@ -147,18 +154,21 @@ const INSERT_COLUMNS = [
   'front_end',
   'conversation_id',
   'intended_target',
+  'detail',
 ] as const satisfies readonly Exclude<keyof EventRow, 'seq'>[];
 
 const V7_COLUMNS = `seq, id, received_at, source_id, room, text, confidence, listen_mode, mode,
   reason, target, match_phrase, match_text, match_score, match_exact, session_id, session_change,
   forwarded, status, latency_ms, failure, near_phrase, near_target, near_text, near_score, privacy`;
-const COLUMNS = `${V7_COLUMNS}, reply, reply_truncated, front_end, conversation_id, intended_target`;
+const V9_COLUMNS = `${V7_COLUMNS}, reply, reply_truncated, front_end, conversation_id, intended_target`;
+const COLUMNS = `${V9_COLUMNS}, detail`;
 /**
- * A v7 file (read by a command that never migrates, before the server upgraded it) has no v9
- * columns: its rows read as what v9's defaults give them.
+ * An older file (read by a command that never migrates, before the server upgraded it) lacks the
+ * later columns: its rows read as what the later versions' defaults give them.
  */
+const COLUMNS_BEFORE_V10 = `${V9_COLUMNS}, NULL AS detail`;
 const COLUMNS_BEFORE_V9 = `${V7_COLUMNS}, NULL AS reply, 0 AS reply_truncated,
-  'http' AS front_end, NULL AS conversation_id, NULL AS intended_target`;
+  'http' AS front_end, NULL AS conversation_id, NULL AS intended_target, NULL AS detail`;
 
 /** A `before`/`after` cursor as it arrives in a URL or on the command line. */
 export function parseEventCursor(raw: string, field: string): number {
@@ -180,7 +190,11 @@ export class EventReader {
 
   constructor(db: Db) {
     this.#db = db;
-    this.#columns = hasColumn(db, 'events', 'front_end') ? COLUMNS : COLUMNS_BEFORE_V9;
+    this.#columns = hasColumn(db, 'events', 'detail')
+      ? COLUMNS
+      : hasColumn(db, 'events', 'front_end')
+        ? COLUMNS_BEFORE_V10
+        : COLUMNS_BEFORE_V9;
     this.#get = db.prepare<[string], EventRow>(`SELECT ${this.#columns} FROM events WHERE id = ?`);
     this.#latestSeq = db.prepare<[], number | null>('SELECT MAX(seq) FROM events').pluck();
   }
@@ -359,6 +373,7 @@ export function eventValues(e: StoredEvent): unknown[] {
     e.frontEnd,
     e.conversationId,
     e.intendedTarget,
+    e.detail === null ? null : JSON.stringify(e.detail),
   ];
 }
 
@@ -381,6 +396,16 @@ function decodeEvents(batch: Uint8Array): unknown[][] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as unknown[]);
+}
+
+/** A stored detail; one another writer mangled reads as none rather than failing the list. */
+function parseDetail(raw: string | null): DecisionDetail | null {
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw) as DecisionDetail;
+  } catch {
+    return null;
+  }
 }
 
 function escapeLike(text: string): string {
@@ -420,6 +445,7 @@ function toEvent(r: EventRow): StoredEvent {
     replyTruncated: r.reply_truncated === 1,
     frontEnd: r.front_end,
     conversationId: r.conversation_id,
+    detail: parseDetail(r.detail),
     nearMiss:
       r.near_target === null || r.near_score === null
         ? null

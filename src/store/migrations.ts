@@ -247,6 +247,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN intended_target TEXT;
     `,
   },
+  {
+    // Rooms (issue 14): why arbitration dropped a duplicate wake or let one win (the competing
+    // sources and texts), or which reply an utterance echoed. One nullable JSON column, set only on
+    // those rows, rather than a column per field of two shapes that are rare and may grow.
+    version: 10,
+    description: 'Echonet decision log: detail (duplicate-wake arbitration, echo of a reply)',
+    sql: `
+      ALTER TABLE events ADD COLUMN detail TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

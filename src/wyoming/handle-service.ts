@@ -5,7 +5,7 @@
  * say: Home Assistant speaks it as the failure) or `error` (the event itself was wrong). No
  * sockets here: the server hands in events and writes back what this returns.
  */
-import type { TextInput, TextResult } from '../routing/text-handler.js';
+import { ROOM_DROPS, type TextInput, type TextResult } from '../routing/text-handler.js';
 import type { EventData, WyomingEvent } from './framing.js';
 
 /** What goes back to the client: one event. */
@@ -135,6 +135,8 @@ export class HandleService {
 
   #outcome(result: TextResult): Answer {
     if (result.forwarded) return { type: 'handled', data: { text: result.reply ?? '' } };
+    // Another microphone's copy was forwarded, or this was the assistant's own voice: silence.
+    if (ROOM_DROPS.has(result.reason)) return { type: 'handled', data: { text: '' } };
     const target = result.routed_to;
     if (target !== null) return notHandled(failureSentence(spoken(target), result.reason));
     // Cancel: the conversation ended and nothing was forwarded, as asked.

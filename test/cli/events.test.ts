@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { line } from '../../src/cli/events.js';
+import type { StoredEvent } from '../../src/store/events.js';
 import { CLI, cleanEnv, runCli, startServer, type RunningServer } from '../helpers/cli.js';
 import { makePythonDb } from '../helpers/python-db.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
@@ -128,34 +129,56 @@ describe('echonet events', () => {
 });
 
 describe('one line per decision', () => {
+  it('says who won a duplicate wake, and how alike an echo was', () => {
+    const base = stored({ sourceId: 'panel', room: 'kitchen', reason: 'duplicate_wake' });
+    const contender = { front_end: 'http', text: null, confidence: null, chars_after_wake: 9 };
+    const arbitration = {
+      kind: 'wake',
+      room: 'kitchen',
+      target: 'astraea',
+      window_ms: 300,
+      winner: 'sat',
+      contenders: [
+        { ...contender, source_id: 'panel', after_ms: 0 },
+        { ...contender, source_id: 'sat', after_ms: 40 },
+      ],
+    } as const;
+    expect(line({ ...base, detail: { arbitration } })).toContain('duplicate_wake (sat won)');
+    const winner = { ...base, sourceId: 'sat', reason: 'trigger_phrase:hey astraea' };
+    expect(line({ ...winner, detail: { arbitration } })).toContain(
+      'trigger_phrase:hey astraea (won over 1 in kitchen)',
+    );
+    const echo = {
+      room: 'kitchen',
+      reply: 'Lights on.',
+      reply_event_id: 'e-7',
+      after_ms: 900,
+      similarity: 1,
+      contained: true,
+    };
+    expect(line({ ...base, reason: 'echo_of_reply', detail: { echo } })).toContain(
+      'echo_of_reply (similarity 1.00)',
+    );
+  });
+
   it('names the target a fallback stood in for, and a reply that was cut', () => {
-    const text = line({
-      seq: 7,
-      id: 'e-7',
-      receivedAt: Date.UTC(2026, 10, 30, 9, 12, 45),
-      sourceId: 'kitchen',
-      room: null,
-      text: 'hey astraea read me the news',
-      confidence: null,
-      listenMode: 'trigger',
-      mode: 'session_open',
-      reason: 'fallback:forward_failed:refused',
-      target: 'echobell',
-      match: { phrase: 'hey astraea', matchedText: 'hey astraea', score: 1, exact: true },
-      sessionId: 's-1',
-      sessionChange: 'opened',
-      forwarded: true,
-      status: 200,
-      latencyMs: 12.4,
-      failure: 'forward_failed:refused',
-      intendedTarget: 'astraea',
-      reply: 'The news…',
-      replyTruncated: true,
-      frontEnd: 'http',
-      conversationId: null,
-      nearMiss: null,
-      privacy: 'full',
-    });
+    const text = line(
+      stored({
+        mode: 'session_open',
+        reason: 'fallback:forward_failed:refused',
+        target: 'echobell',
+        match: { phrase: 'hey astraea', matchedText: 'hey astraea', score: 1, exact: true },
+        sessionId: 's-1',
+        sessionChange: 'opened',
+        forwarded: true,
+        status: 200,
+        latencyMs: 12.4,
+        failure: 'forward_failed:refused',
+        intendedTarget: 'astraea',
+        reply: 'The news…',
+        replyTruncated: true,
+      }),
+    );
     expect(text).toBe(
       '2026-11-30 09:12:45  kitchen       session_open      echobell      ' +
         'fallback:forward_failed:refused (meant for astraea) → 200 (reply cut) 12 ms  ' +
@@ -163,3 +186,36 @@ describe('one line per decision', () => {
     );
   });
 });
+
+/** A logged event for `line`, as the decision log would hand it back. */
+function stored(over: Partial<StoredEvent>): StoredEvent {
+  return {
+    seq: 7,
+    id: 'e-7',
+    receivedAt: Date.UTC(2026, 10, 30, 9, 12, 45),
+    sourceId: 'kitchen',
+    room: null,
+    text: 'hey astraea read me the news',
+    confidence: null,
+    listenMode: 'trigger',
+    mode: 'idle',
+    reason: 'no_trigger_no_session',
+    target: null,
+    match: null,
+    sessionId: null,
+    sessionChange: null,
+    forwarded: false,
+    status: null,
+    latencyMs: null,
+    failure: null,
+    intendedTarget: null,
+    reply: null,
+    replyTruncated: false,
+    frontEnd: 'http',
+    conversationId: null,
+    detail: null,
+    nearMiss: null,
+    privacy: 'full',
+    ...over,
+  };
+}

@@ -5,9 +5,18 @@ import type { TestApp } from './app.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked field by field
 export type Json = any;
 
-/** POST /text from `source_id`; fails the test unless it answers 200. */
-export async function say(t: TestApp, source_id: string, text: string): Promise<Json> {
-  const res = await t.request({ method: 'POST', url: '/text', payload: { source_id, text } });
+/** POST /text from `source_id` (with `extra` fields: room, confidence…); fails unless 200. */
+export async function say(
+  t: TestApp,
+  source_id: string,
+  text: string,
+  extra: Record<string, unknown> = {},
+): Promise<Json> {
+  const res = await t.request({
+    method: 'POST',
+    url: '/text',
+    payload: { source_id, text, ...extra },
+  });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }

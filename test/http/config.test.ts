@@ -35,8 +35,10 @@ function logRows(t: TestApp, name: string) {
 
 const ROUTER_KEYS = [
   'active_timeout_s',
+  'arbitration_window_ms',
   'cancel_phrases',
   'default_target',
+  'echo_window_s',
   'fallback_target',
   'forward_strip_trigger',
   'http_timeout_s',
@@ -44,6 +46,7 @@ const ROUTER_KEYS = [
   'match_min_score',
   'match_names',
   'session_timeout_s',
+  'source_rooms',
   'wyoming_bindings',
 ];
 

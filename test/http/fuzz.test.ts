@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ADMIN_KEY, API_KEY, register, startTestApp, type TestApp } from '../helpers/app.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Runs per endpoint; the whole file stays well under 20 s. */
 const RUNS = 400;
@@ -204,6 +205,27 @@ async function listedTargets(): Promise<string> {
   );
 }
 
+/**
+ * The answer to a request. A wake in a room with two known sources (`door` and `kitchen` both say
+ * `room: hall`) waits the arbitration window on the test's clock, which only moves when told: once
+ * the request is waiting, the window is let pass.
+ */
+async function answered(pending: Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
+  let done = false;
+  void pending.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (;;) {
+    await waitFor(() => done || t.app.rooms.waiting > 0, {
+      what: 'an answer, or the request waiting for other microphones',
+      intervalMs: 0,
+    });
+    if (done) return pending;
+    t.clock.advance(t.config.arbitrationWindowMs / 1000);
+  }
+}
+
 async function send(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
@@ -221,7 +243,7 @@ async function send(
   }
   const before = registrySnapshot();
   const listedBefore = await listedTargets();
-  const res = await t.app.inject(opts);
+  const res = await answered(t.app.inject(opts));
   tried++;
   statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
 

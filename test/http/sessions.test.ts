@@ -9,11 +9,15 @@ import { recordingTargets } from '../helpers/recording-target.js';
 /** Targets that take every utterance: a failed forward would end the conversation. */
 const target = recordingTargets();
 
-async function openSession(t: TestApp, source: string): Promise<void> {
+/**
+ * Opens a conversation for `source`, heard in `room`: a microphone of its own there, since two
+ * in one room waking the same target at once are one wake (duplicate-wake arbitration).
+ */
+async function openSession(t: TestApp, source: string, room = 'hall'): Promise<void> {
   const res = await t.request({
     method: 'POST',
     url: '/text',
-    payload: { source_id: source, room: 'hall', ts: 1_700_000_000, text: 'hey astraea hello' },
+    payload: { source_id: source, room, ts: 1_700_000_000, text: 'hey astraea hello' },
   });
   expect(res.json()).toMatchObject({ handled: true, mode: 'session_open' });
 }
@@ -37,7 +41,7 @@ describe('session routes', () => {
     const t = await startTestApp();
     await register(t, 'astraea', (await target()).url, ['hey astraea']);
     await openSession(t, 'door');
-    await openSession(t, 'kitchen');
+    await openSession(t, 'kitchen', 'kitchen');
 
     const del = await t.request({ method: 'DELETE', url: '/sessions/door' });
     expect(del.statusCode).toBe(200);

@@ -40,6 +40,7 @@ function record(clock: ManualClock, over: Partial<DecisionRecord> = {}): Decisio
     intendedTarget: null,
     reply: null,
     replyTruncated: false,
+    detail: null,
     idle: null,
     ...over,
   };

@@ -52,6 +52,7 @@ function event(id: string, receivedAt: number): StoredEvent {
     frontEnd: 'http',
     conversationId: null,
     intendedTarget: null,
+    detail: null,
   };
 }
 

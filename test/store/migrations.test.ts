@@ -85,6 +85,8 @@ describe('migrations', () => {
       'front_end',
       'conversation_id',
       'intended_target',
+      // v10: why rooms decided (duplicate-wake arbitration, echo of a reply), as JSON.
+      'detail',
     ]);
     const indexes = db
       .prepare(
@@ -181,7 +183,8 @@ describe('migrations', () => {
     const script = `const { openStore } = await import(${JSON.stringify(storeModule)}); const s = openStore(${JSON.stringify(path)}); console.log(JSON.stringify(s.migrated)); s.close();`;
     const runs = await Promise.all(Array.from({ length: 6 }, () => runNode(script)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort();
+    // Numerically: from v10 on, a default sort would put 10 before 2.
+    const applied = runs.flatMap((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => a - b);
     expect(applied).toEqual(VERSIONS);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()).toEqual(
@@ -202,27 +205,19 @@ describe('migrations', () => {
 describe('v9: the decision log learns replies and front ends', () => {
   /** A file as Echonet left it at v7, with one logged decision. */
   function v7File(): string {
-    const path = tempDbPath(dir);
-    const db = new Database(path);
-    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
-    }
-    db.prepare(
+    return fileAt(
+      7,
       `INSERT INTO events (id, received_at, source_id, text, listen_mode, mode, reason, target,
          forwarded, status, privacy)
        VALUES ('old-1', 1767225600000, 'porch', 'hey doorman hi', 'trigger', 'session_open',
          'trigger_phrase:hey doorman', 'doorman', 1, 200, 'full')`,
-    ).run();
-    db.close();
-    return path;
+    );
   }
 
   it('adds its columns to a v7 log, keeping every row, which reads as an HTTP decision with no reply', () => {
     const path = v7File();
     const store = openStore(path);
-    expect(store.migrated).toEqual([8, 9]);
+    expect(store.migrated).toEqual([8, 9, 10]);
     expect(store.events.get('old-1')).toMatchObject({
       sourceId: 'porch',
       text: 'hey doorman hi',
@@ -233,6 +228,7 @@ describe('v9: the decision log learns replies and front ends', () => {
       frontEnd: 'http',
       conversationId: null,
       intendedTarget: null,
+      detail: null,
     });
     store.close();
   });
@@ -251,6 +247,52 @@ describe('v9: the decision log learns replies and front ends', () => {
     }
   });
 });
+
+describe('v10: the decision log keeps why rooms decided', () => {
+  /** A file as Echonet left it at v9, with one logged decision. */
+  function v9File(): string {
+    return fileAt(
+      9,
+      `INSERT INTO events (id, received_at, source_id, text, listen_mode, mode, reason, target,
+         forwarded, status, privacy, front_end)
+       VALUES ('old-9', 1767225600000, 'hall', 'hey doorman hi', 'trigger', 'session_open',
+         'trigger_phrase:hey doorman', 'doorman', 1, 200, 'full', 'wyoming')`,
+    );
+  }
+
+  it('adds the detail column to a v9 log; old rows have none', () => {
+    const store = openStore(v9File());
+    expect(store.migrated).toEqual([10]);
+    expect(store.events.get('old-9')).toMatchObject({ frontEnd: 'wyoming', detail: null });
+    store.close();
+  });
+
+  it('leaves a v9 file readable by a command that never migrates', () => {
+    const db = new Database(v9File(), { readonly: true });
+    try {
+      const reader = eventReaderIfPresent(db);
+      expect(reader?.list({ limit: 10 }).map((e) => [e.id, e.frontEnd, e.detail])).toEqual([
+        ['old-9', 'wyoming', null],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** A file migrated up to `version` by hand (as that Echonet left it), with `insert` run in it. */
+function fileAt(version: number, insert: string): string {
+  const path = tempDbPath(dir);
+  const db = new Database(path);
+  db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(m.sql);
+    db.prepare("INSERT INTO schema_version VALUES (?, datetime('now'))").run(m.version);
+  }
+  db.prepare(insert).run();
+  db.close();
+  return path;
+}
 
 function runNode(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
