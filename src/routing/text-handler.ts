@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { DecisionDetail, DecisionListener, SessionChange } from './decision-record.js';
 import { eventId as newEventId } from './event-id.js';
 import type { Forwarder } from '../delivery/forwarder.js';
-import { deliver, type DeliveryContext } from './deliver.js';
+import { deliver, fallsBack, type DeliveryContext } from './deliver.js';
 import { TargetHealth } from '../delivery/target-health.js';
 import { compileCancelPhrases } from '../matching/cancel-phrases.js';
 import type { Match, MatchOptions } from '../matching/matcher.js';
@@ -416,9 +416,17 @@ export class TextHandler {
         if (this.sessions.endIf(input.source_id, session.id, 'end_session')) change = 'ended';
         result.session = null;
       }
-      // Nobody took it (the target failed and no fallback did): the conversation it opened or
-      // continued ends, so the next follow-up is not sent to a dead target but routed afresh.
-      if (!delivery.forwarded && session !== undefined) {
+      // Nobody took it because the target is failing (down, timing out, 5xx, breaker open) and no
+      // fallback did: the conversation it opened or continued ends, so the next follow-up is not
+      // sent to a dead target but routed afresh. Not on `target_busy` (Echonet's own in-flight cap:
+      // the target is up, and a busy house must not lose its conversations) nor on a 4xx (the
+      // target refused this one utterance, on purpose).
+      if (
+        !delivery.forwarded &&
+        session !== undefined &&
+        delivery.failure !== null &&
+        fallsBack(delivery.failure)
+      ) {
         if (this.sessions.endIf(input.source_id, session.id, 'failed')) change = 'ended';
         result.session = null;
       }

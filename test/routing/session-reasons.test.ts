@@ -175,6 +175,55 @@ describe('a failed forward ends its conversation (failed)', () => {
     expect((await t.request({ method: 'GET', url: '/sessions' })).json().sessions).toEqual([]);
   });
 
+  it('nor when the target refused that one utterance (4xx): the conversation stays', async () => {
+    const { t, astraea, said } = await setUp();
+    await say(t, 'kitchen', 'hey astraea what time is it');
+    astraea.behave({ kind: 'status', status: 422 });
+    const answer = await say(t, 'kitchen', 'and tomorrow');
+    expect(answer).toMatchObject({
+      mode: 'session_continue',
+      forwarded: false,
+      reason: 'forward_failed:status_422',
+      session: { target: 'astraea' },
+    });
+    astraea.behave({ kind: 'status', status: 200 });
+    expect(await say(t, 'kitchen', 'and the day after')).toMatchObject({
+      mode: 'session_continue',
+      forwarded: true,
+    });
+    expect(said()).toEqual(['started kitchen>astraea via http']);
+  });
+
+  it("nor on target_busy (Echonet's own in-flight cap; the target is up): the conversation stays", async () => {
+    const events: SessionEvent[] = [];
+    const astraea = await target();
+    const t = await startTestApp(
+      { ECHONET_TARGET_MAX_INFLIGHT: '1', ECHONET_HTTP_TIMEOUT_S: '60' },
+      { onSession: (e) => events.push(e) },
+    );
+    await register(t, 'astraea', astraea.url, ['hey astraea']);
+    await say(t, 'kitchen', 'hey astraea play some music');
+    // Another source's forward holds astraea's one slot while the kitchen follows up.
+    astraea.behave({ kind: 'hold' });
+    const held = say(t, 'hall', 'hey astraea what is the weather');
+    await astraea.waitFor(2);
+    const busy = await say(t, 'kitchen', 'a bit louder');
+    expect(busy).toMatchObject({
+      mode: 'session_continue',
+      forwarded: false,
+      reason: 'target_busy',
+      session: { target: 'astraea' },
+    });
+    astraea.release();
+    await held;
+    astraea.behave({ kind: 'status', status: 200 });
+    expect(await say(t, 'kitchen', 'a bit louder')).toMatchObject({
+      mode: 'session_continue',
+      forwarded: true,
+    });
+    expect(events.filter((e) => e.kind === 'ended')).toEqual([]);
+  });
+
   it('but not when the fallback took it: the conversation stays with the intended target', async () => {
     const { t, said } = await setUp({ ECHONET_FALLBACK_TARGET: 'echobell' });
     await register(t, 'astraea', `http://127.0.0.1:${await closedPort()}`, ['hey astraea']);
