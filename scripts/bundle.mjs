@@ -27,19 +27,41 @@ const common = {
   },
 };
 // MQTT.js (0.6 MB) is its own bundle too, loaded by `await import('mqtt')` only when
-// ECHONET_MQTT_URL is set: an Echonet without MQTT neither parses nor keeps its source.
+// ECHONET_MQTT_URL is set: an Echonet without MQTT neither parses nor keeps its source. Likewise
+// the API documentation's @fastify/swagger (with its YAML writer) and @fastify/swagger-ui, loaded
+// on the first GET /openapi.json or /docs.
 const mqttOutfile = 'dist/mqtt.mjs';
-const mqttApart = {
-  name: 'mqtt-apart',
+const swaggerOutfile = 'dist/swagger.mjs';
+const swaggerUiOutfile = 'dist/swagger-ui.mjs';
+const apart = {
+  name: 'apart',
   setup(b) {
     b.onResolve({ filter: /^mqtt$/ }, () => ({ path: './mqtt.mjs', external: true }));
+    b.onResolve({ filter: /^@fastify\/swagger$/ }, () => ({
+      path: './swagger.mjs',
+      external: true,
+    }));
+    b.onResolve({ filter: /^@fastify\/swagger-ui$/ }, () => ({
+      path: './swagger-ui.mjs',
+      external: true,
+    }));
   },
 };
-await build({ ...common, entryPoints: ['dist/cli.js'], outfile, plugins: [mqttApart] });
+await build({ ...common, entryPoints: ['dist/cli.js'], outfile, plugins: [apart] });
 await build({
   ...common,
   stdin: { contents: "export { connect } from 'mqtt';", resolveDir: '.' },
   outfile: mqttOutfile,
+});
+await build({
+  ...common,
+  stdin: { contents: "export { default } from '@fastify/swagger';", resolveDir: '.' },
+  outfile: swaggerOutfile,
+});
+await build({
+  ...common,
+  stdin: { contents: "export { default } from '@fastify/swagger-ui';", resolveDir: '.' },
+  outfile: swaggerUiOutfile,
 });
 await build({ ...common, entryPoints: ['dist/routing/table-worker.js'], outfile: workerOutfile });
 await build({
@@ -50,7 +72,14 @@ await build({
 
 // V8 keeps a script's source in memory for as long as it runs, as one byte a character only while
 // every character is Latin-1; a single one above U+00FF doubles it (2 → 4+ MB resident).
-for (const file of [outfile, workerOutfile, eventWorkerOutfile, mqttOutfile]) {
+for (const file of [
+  outfile,
+  workerOutfile,
+  eventWorkerOutfile,
+  mqttOutfile,
+  swaggerOutfile,
+  swaggerUiOutfile,
+]) {
   const text = readFileSync(file, 'utf8');
   const wide = /[\u0100-\u{10ffff}]/u.exec(text);
   if (wide) {

@@ -9,15 +9,15 @@
  * once, for every route: which keys it needs (security), and the errors every request can meet
  * (malformed URL, missing key, allowlist, rate limit, internal error).
  *
- * Register it before any route: @fastify/swagger collects routes as they are added (onRoute). The
- * document is built on first request and kept. A route that serves no API (static files) sets
+ * Register it before any route: the routes are collected as they are added (onRoute). The document
+ * is built by @fastify/swagger on the first request (loaded then) and kept. A route that serves no API (static files) sets
  * `schema: { hide: true }`, and test/http/openapi-routes.test.ts lists it by name.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import swagger from '@fastify/swagger';
+import type { SwaggerOptions } from '@fastify/swagger';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -151,7 +151,7 @@ export async function registerOpenApi(
   options: OpenApiOptions,
 ): Promise<void> {
   const { config } = options;
-  await app.register(swagger, {
+  const swaggerOptions: SwaggerOptions = {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -159,7 +159,8 @@ export async function registerOpenApi(
         version: options.version,
         description:
           'Routes what voice front ends hear to AI assistants (targets) by wake phrase. Every ' +
-          'route but /health, /openapi.json and /docs needs the X-API-Key header; changes need ' +
+          'route but /health, /openapi.json, /docs and the console (/console/) needs the ' +
+          'X-API-Key header (/metrics too, unless ECHONET_METRICS_PUBLIC=true); changes need ' +
           'X-Admin-Key as well when the server sets ECHONET_ADMIN_KEY. Errors are ' +
           '`{"ok":false,"error":"…"}` with one line naming the field and what it accepts.',
       },
@@ -188,7 +189,17 @@ export async function registerOpenApi(
       },
     },
     transform: documentRoute(config),
-  });
+  };
+  // Every route as it is added (this runs before any is); the document is made from them on the
+  // first request, so @fastify/swagger and its YAML writer cost nothing at start-up.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  let document: Promise<unknown> | undefined;
+  const documented = (): Promise<unknown> =>
+    (document ??= buildDocument(routes, swaggerOptions).catch((err: unknown) => {
+      document = undefined;
+      throw err;
+    }));
 
   app.get(
     OPENAPI_PATH,
@@ -205,7 +216,7 @@ export async function registerOpenApi(
         },
       },
     },
-    async () => app.swagger(),
+    documented,
   );
 
   const assets = swaggerUiAssets();
@@ -216,7 +227,40 @@ export async function registerOpenApi(
     );
     return;
   }
-  registerDocsPage(app, assets);
+  registerDocsPage(app, assets, documented);
+}
+
+/**
+ * The OpenAPI document of `routes`, made by @fastify/swagger in a Fastify instance of its own that
+ * holds the same routes (their schemas, not their handlers) and is closed once it has answered.
+ * HEAD routes are left to that instance, which adds them for each GET as the app did.
+ */
+async function buildDocument(
+  routes: readonly RouteOptions[],
+  options: SwaggerOptions,
+): Promise<unknown> {
+  const { default: swagger } = await import('@fastify/swagger');
+  const doc = Fastify({ logger: false });
+  // Nothing is validated or serialized here: no need to compile a schema.
+  doc.setValidatorCompiler(() => () => true);
+  doc.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await doc.register(swagger, options);
+  for (const route of routes) {
+    if (route.method === 'HEAD') continue;
+    doc.route({
+      method: route.method,
+      url: route.url,
+      ...(route.schema && { schema: route.schema }),
+      ...(route.config && { config: route.config }),
+      handler: () => null,
+    });
+  }
+  await doc.ready();
+  try {
+    return doc.swagger();
+  } finally {
+    await doc.close();
+  }
 }
 
 /**
@@ -225,14 +269,22 @@ export async function registerOpenApi(
  * ~4.5 MiB of memory that a server nobody reads the page of never spends. It shows the same
  * document as GET /openapi.json.
  */
-function registerDocsPage(app: FastifyInstance, assets: string): void {
+function registerDocsPage(
+  app: FastifyInstance,
+  assets: string,
+  documented: () => Promise<unknown>,
+): void {
   let ui: Promise<FastifyInstance> | undefined;
   const load = async (): Promise<FastifyInstance> => {
-    const { default: swaggerUi } = await import('@fastify/swagger-ui');
+    const [{ default: swagger }, { default: swaggerUi }, document] = await Promise.all([
+      import('@fastify/swagger'),
+      import('@fastify/swagger-ui'),
+      documented(),
+    ]);
     const page = Fastify({ logger: false });
     await page.register(swagger, {
       mode: 'static',
-      specification: { document: app.swagger() as never },
+      specification: { document: document as never },
     });
     await page.register(swaggerUi, {
       routePrefix: DOCS_PREFIX,

@@ -34,7 +34,8 @@ afterAll(async () => {
 /** dist's files in a folder of their own, with better-sqlite3 (and what it loads) beside them. */
 function copiedBundle(): string {
   const dir = tempDir();
-  for (const file of ['echonet.mjs', 'table-worker.mjs', 'event-worker.mjs', 'swagger-ui']) {
+  const files = ['echonet.mjs', 'table-worker.mjs', 'event-worker.mjs', 'swagger.mjs'];
+  for (const file of [...files, 'swagger-ui.mjs', 'swagger-ui']) {
     cpSync(join(DIST, file), join(dir, file), { recursive: true });
   }
   mkdirSync(join(dir, 'node_modules'));
