@@ -31,7 +31,7 @@ declare function getComputedStyle(el: PageElement): {
 };
 
 /** The flags issue 15 names: no sandbox (containers, root), nothing that calls home. */
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -66,7 +66,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const context: BrowserContext = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: FLAGS,
+    args: CHROMIUM_FLAGS,
     headless: true,
     viewport: { width: 1280, height: 900 },
   });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.js';
 import { cleanEnv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -80,18 +81,9 @@ describe('/docs from the bundle, in a browser', () => {
 
     // A fresh profile in a temp folder.
     browser = await chromium.launchPersistentContext(tempDir(), {
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: CHROMIUM_FLAGS,
     });
     const page = await browser.newPage();
     const problems: string[] = [];
