@@ -7,6 +7,10 @@
  *   --workload wake|follow   (wake)     --connections N   (32)
  *   --phrases N              (1)        --rounds N        (3)
  *   --duration S             (3)
+ *   --seed FILE              a registry file to start from instead of a synthetic one, for builds
+ *                            of different schema versions: make it with the oldest build (each
+ *                            newer one migrates its own copy); every target's base_url is pointed
+ *                            at this run's stub
  *
  * `label=path+--flag+NAME=value` starts that build with extra node flags and environment. Rounds
  * alternate the order of the builds. RSS is read after start and after each round.
@@ -15,6 +19,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import type { LoadResult } from './load.js';
 import {
   API_KEY,
@@ -37,6 +42,7 @@ const { values: opts, positionals } = parseArgs({
     phrases: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '3' },
+    seed: { type: 'string' },
   },
 });
 const workload = opts.workload as Workload;
@@ -58,7 +64,14 @@ const stub = await startStub();
 const running: Echonet[] = [];
 try {
   const seed = join(work, 'seed.db');
-  seedRegistry(seed, syntheticRegistry(Number(opts.phrases), stub.url));
+  if (opts.seed) {
+    copyFileSync(resolve(opts.seed), seed);
+    const db = new Database(seed);
+    db.prepare('UPDATE targets SET base_url = ?').run(stub.url);
+    db.close();
+  } else {
+    seedRegistry(seed, syntheticRegistry(Number(opts.phrases), stub.url));
+  }
   for (const [i, b] of builds.entries()) {
     const db = join(work, `${i}.db`);
     copyFileSync(seed, db);
