@@ -123,7 +123,6 @@ describe('echonet state', () => {
     try {
       new RuntimeSettings(loadConfig({}), store.config).set('active_timeout_s', '90', {
         source: 'api',
-        reason: null,
       });
     } finally {
       store.close();
