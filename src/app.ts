@@ -306,6 +306,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       policy = registrationPolicy(config.targetHosts, values.cancelPhrases);
     }
     if (changed.has('matchFuzzy') || changed.has('matchMinScore')) handler.registryChanged();
+    if (changed.has('activeTimeoutS')) listenModes.timeoutChanged();
     // Opens and closes ports in the background (a port in use is logged, not thrown).
     if (changed.has('wyomingBindings')) void wyoming.rebind();
   });

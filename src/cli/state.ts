@@ -6,6 +6,7 @@
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { TargetNotFound } from '../errors.js';
+import { RuntimeSettings } from '../runtime-settings.js';
 import {
   GLOBAL_MODE_SETTING,
   ListenModes,
@@ -19,6 +20,7 @@ import {
   settingsStoreIfPresent,
   type SettingChange,
 } from '../store/settings.js';
+import { configTableIfPresent, type ConfigTable } from '../store/config.js';
 import { openReadOnly, openStore } from '../store/store.js';
 import { existingDbFile } from './db-location.js';
 import type { Output } from './output.js';
@@ -43,6 +45,7 @@ export function showState(config: Config, io: Output, options: ShowOptions = {})
       return;
     }
     const rows = settings?.withPrefix(GLOBAL_MODE_SETTING) ?? [];
+    const timeoutMs = activeTimeoutS(config, configTableIfPresent(store.db)) * 1000;
     const modes = rows.map((row) => {
       const sourceId =
         row.name === GLOBAL_MODE_SETTING ? null : row.name.slice(GLOBAL_MODE_SETTING.length + 1);
@@ -52,10 +55,7 @@ export function showState(config: Config, io: Output, options: ShowOptions = {})
           : null;
       const left =
         row.value === 'active'
-          ? Math.ceil(
-              (parseSqlTime(row.updated_at) + config.activeTimeoutS * 1000 - systemClock.now()) /
-                1000,
-            )
+          ? Math.ceil((parseSqlTime(row.updated_at) + timeoutMs - systemClock.now()) / 1000)
           : null;
       return { source_id: sourceId, listen_mode: row.value, target, expires_in_s: left };
     });
@@ -101,9 +101,10 @@ export function setState(config: Config, rawMode: string, io: Output, options: S
   try {
     const target = store.targets.get(options.target);
     if (!target) throw new TargetNotFound(options.target, 'Register the target first.');
+    const timeoutS = activeTimeoutS(config, store.config);
     const modes = new ListenModes(store.settings, {
       clock: systemClock,
-      activeTimeoutS: () => config.activeTimeoutS,
+      activeTimeoutS: () => timeoutS,
     });
     try {
       const state = modes.set({
@@ -121,6 +122,14 @@ export function setState(config: Config, rawMode: string, io: Output, options: S
   } finally {
     store.close();
   }
+}
+
+/**
+ * The active timeout a server on this file uses: a value set with PUT /config or `echonet config
+ * set` wins over ECHONET_ACTIVE_TIMEOUT_S, so the seconds shown are the ones the server counts.
+ */
+function activeTimeoutS(config: Config, table: ConfigTable | undefined): number {
+  return table ? new RuntimeSettings(config, table).values.activeTimeoutS : config.activeTimeoutS;
 }
 
 interface ModeView {

@@ -17,6 +17,7 @@ import { EventNotFound, ValidationError } from '../errors.js';
 import type { DecisionLog } from '../routing/decision-log.js';
 import type { DecisionDetail } from '../routing/decision-record.js';
 import { eventView } from '../routing/event-view.js';
+import { MODES } from '../routing/router.js';
 import {
   DEFAULT_EVENT_LIMIT,
   MAX_EVENT_LIMIT,
@@ -37,8 +38,6 @@ export interface EventRoutesOptions extends EventStreamOptions {
   readonly events: EventReader;
   readonly log: DecisionLog;
 }
-
-const MODES = ['idle', 'session_open', 'session_switch', 'session_continue', 'session_end'];
 
 const Filters = {
   source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -328,6 +327,8 @@ function parseLimit(raw: string): number {
 }
 
 function checkMode(mode: string): string {
-  if (!MODES.includes(mode)) throw new ValidationError(`mode must be one of ${MODES.join(', ')}`);
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new ValidationError(`mode must be one of ${MODES.join(', ')}`);
+  }
   return mode;
 }

@@ -224,6 +224,17 @@ export class ListenModes {
     }
   }
 
+  /**
+   * The active timeout was changed (PUT /config/active_timeout_s): it counts from when each mode
+   * was set, so a mode now past it ends at once, and the one timer is armed again for the new
+   * deadline. Without this the stored mode, which other processes read, would stay `active` until
+   * the old deadline when nothing here reads it.
+   */
+  timeoutChanged(): void {
+    this.expire();
+    this.#changed();
+  }
+
   /** Stops the timer; the stored modes stay as they are. */
   close(): void {
     clearTimeout(this.#timer);

@@ -6,14 +6,17 @@ import type { CancelPhrases } from '../matching/cancel-phrases.js';
 import type { FindOptions, Match, PhraseMatcher } from '../matching/matcher.js';
 import type { Utterance } from '../matching/normalize.js';
 
-export type Mode =
-  | 'idle'
-  | 'session_open'
-  | 'session_switch'
-  | 'session_continue'
-  | 'session_end'
+/** Every decision mode, for the routes that filter by one (GET /events, its stream). */
+export const MODES = [
+  'idle',
+  'session_open',
+  'session_switch',
+  'session_continue',
+  'session_end',
   // One utterance delivered without a session (the active listen mode; the Python service's name).
-  | 'dispatch_once';
+  'dispatch_once',
+] as const;
+export type Mode = (typeof MODES)[number];
 
 export interface Decision {
   readonly mode: Mode;

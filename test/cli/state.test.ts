@@ -3,6 +3,9 @@
  * child processes against the database of a running `echonet serve` (another real process).
  */
 import { describe, expect, it } from 'vitest';
+import { setState, showState } from '../../src/cli/state.js';
+import { loadConfig } from '../../src/config.js';
+import { RuntimeSettings } from '../../src/runtime-settings.js';
 import { openStore } from '../../src/store/store.js';
 import { runCli, startServer } from '../helpers/cli.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
@@ -112,6 +115,31 @@ describe('echonet state', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('counts the time an active mode has left with the stored active_timeout_s, as a server does', () => {
+    const db = database();
+    const store = openStore(db);
+    try {
+      new RuntimeSettings(loadConfig({}), store.config).set('active_timeout_s', '90', {
+        source: 'api',
+      });
+    } finally {
+      store.close();
+    }
+    // The environment says 30; the value set through the API (or `echonet config set`) wins.
+    const config = loadConfig({ ECHONET_DB_PATH: db, ECHONET_ACTIVE_TIMEOUT_S: '30' });
+    const lines: string[] = [];
+    const io = { out: (line: string) => lines.push(line), err: (line: string) => lines.push(line) };
+    setState(config, 'active', io, { target: 'astraea' });
+    expect(lines).toEqual([
+      expect.stringMatching(/^Listen mode is now active \(for astraea, (89|90) s left\)\.$/),
+    ]);
+    lines.length = 0;
+    showState(config, io);
+    expect(lines).toEqual([
+      expect.stringMatching(/^listen mode: active \(for astraea, (89|90) s left\)$/),
+    ]);
   });
 
   it('refuses a database that does not exist rather than create one', async () => {

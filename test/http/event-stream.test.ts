@@ -112,11 +112,13 @@ describe('GET /events/stream', () => {
       samples.sort((a, b) => a - b);
       const median = samples[Math.floor(samples.length / 2)]!;
       const worst = samples[samples.length - 1]!;
-      // The figure the issue asks for (within 100 ms), reported rather than asserted tightly: from
-      // sending POST /text to the event arriving, through a 10 ms batch window.
+      // The figure the issue asks for: within 100 ms, from sending POST /text to the event
+      // arriving, through a 10 ms batch window. Held for the median; the worst of 20 is reported,
+      // not held, since a busy shared machine can stall any single run.
       console.log(
         `SSE delivery, POST /text sent → event received (20 runs): median ${median.toFixed(1)} ms, worst ${worst.toFixed(1)} ms`,
       );
+      expect(median).toBeLessThan(100);
       expect(worst).toBeLessThan(10_000);
       stream.close();
     } finally {

@@ -26,6 +26,16 @@ async function appWithTargets(env: Record<string, string> = {}): Promise<TestApp
   return t;
 }
 
+/** PUT /state for the whole of Echonet, asked by astraea (the receiver of `active`). */
+async function setListenMode(t: TestApp, state: 'inactive' | 'active'): Promise<void> {
+  const put = await t.request({
+    method: 'PUT',
+    url: '/state',
+    payload: { target: 'astraea', source: 'test', state },
+  });
+  expect(put.statusCode, put.body).toBe(200);
+}
+
 describe('an event for every decision, with its why', () => {
   it('logs session open, continue, switch and end, a failed forward, and idle with its near miss', async () => {
     const t = await appWithTargets();
@@ -114,12 +124,7 @@ describe('an event for every decision, with its why', () => {
 
   it('logs what the inactive listen mode refused, without the words (it is the privacy mode)', async () => {
     const t = await appWithTargets();
-    const put = await t.request({
-      method: 'PUT',
-      url: '/state',
-      payload: { target: 'astraea', source: 'test', state: 'inactive' },
-    });
-    expect(put.statusCode).toBe(200);
+    await setListenMode(t, 'inactive');
     const muted = await logged(t, (await say(t, 'kitchen', 'hey astraea my pin is 1234')).event_id);
     expect(muted).toMatchObject({
       listen_mode: 'inactive',
@@ -131,6 +136,33 @@ describe('an event for every decision, with its why', () => {
     });
     expect(muted.text ?? '').toBe('');
     expect(target.received.some((r) => JSON.stringify(r).includes('1234'))).toBe(false);
+  });
+
+  it('logs what the active listen mode delivered without a wake phrase, and lists it by its mode', async () => {
+    const t = await appWithTargets();
+    await setListenMode(t, 'active');
+    const id = (await say(t, 'kitchen', 'yes, at seven')).event_id;
+    const once = await logged(t, id);
+    expect(once).toMatchObject({
+      text: 'yes, at seven',
+      listen_mode: 'active',
+      mode: 'dispatch_once',
+      reason: 'listen_mode_active',
+      target: 'astraea',
+      match: null,
+      session_id: null,
+      session_change: null,
+      forwarded: true,
+      status: 200,
+      failure: null,
+    });
+    // Delivered once: the mode went back to trigger, so the next utterance meets trigger.
+    const after = await logged(t, (await say(t, 'kitchen', 'and at eight')).event_id);
+    expect(after).toMatchObject({ listen_mode: 'trigger', mode: 'idle', target: null });
+
+    const res = await t.request({ method: 'GET', url: '/events?mode=dispatch_once' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().events.map((e: Json) => e.id)).toEqual([id]);
   });
 });
 
@@ -185,11 +217,11 @@ describe('GET /events', () => {
     ['/events?before=abc', 'before must be a cursor (a positive integer from next_before)'],
     [
       '/events?mode=asleep',
-      'mode must be one of idle, session_open, session_switch, session_continue, session_end',
+      'mode must be one of idle, session_open, session_switch, session_continue, session_end, dispatch_once',
     ],
     [
       '/events/stream?mode=asleep',
-      'mode must be one of idle, session_open, session_switch, session_continue, session_end',
+      'mode must be one of idle, session_open, session_switch, session_continue, session_end, dispatch_once',
     ],
   ])('%s is a 400 naming the field', async (url, error) => {
     const t = await startTestApp();

@@ -355,6 +355,30 @@ describe('active', () => {
     expect((await history(t)).changes[0]).toMatchObject({ source: 'active_timeout' });
   });
 
+  it('ends at once, stored, when active_timeout_s is made shorter than the time it has run', async () => {
+    const { t, astraea } = await setUp();
+    await put(t, { target: 'astraea', source: 'llm', state: 'active' });
+    const since = t.clock.now();
+    t.clock.advance(10);
+    const res = await t.request({
+      method: 'PUT',
+      url: '/config/active_timeout_s',
+      payload: { value: '5' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    // Read from the file, as another process (echonet state, the Python service) reads it.
+    expect(t.store.settings.get('listen_mode')?.value).toBe('trigger');
+    expect(t.store.settings.history({ name: 'listen_mode', limit: 1 })[0]).toMatchObject({
+      old_value: 'active',
+      new_value: 'trigger',
+      source: 'active_timeout',
+      reason: 'nothing delivered within 5 s of active mode',
+      changed_at: sqlTime(since + 5_000),
+    });
+    expect((await say(t, 'hello?')).json()).toMatchObject({ mode: 'idle' });
+    expect(astraea.received).toHaveLength(0);
+  });
+
   it('stays active when the delivery fails, until the timeout ends it', async () => {
     const { t, astraea } = await setUp();
     astraea.behave({ kind: 'status', status: 500 });
