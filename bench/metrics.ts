@@ -94,11 +94,15 @@ const direct = time((i) => {
   latency.observe({ target: r.target! }, r.latencyMs! / 1000);
 });
 
-const many = Array.from({ length: 100 }, (_, i) => `t${i}`);
+// The bench's largest registry (3 125 targets), 100 of them forwarded to since start.
+const registered = Array.from({ length: 3125 }, (_, i) => `t${i}`);
+const names = new Set(registered);
+const many = registered.slice(0, 100);
 const exposition = new MetricsExposition({
   tallies,
   openSessions: () => 40,
-  registry: () => ({ targets: many, phrases: 3200 }),
+  registry: () => ({ targets: registered, has: (t) => names.has(t), phrases: 100_000 }),
+  trackedTargets: () => many,
   health: () => ({
     last_ok_at: null,
     last_error: null,
@@ -129,7 +133,7 @@ process.stdout.write(
     `| MetricTallies (what Echonet runs) | ${ours.toFixed(0)} |`,
     `| prom-client Counter × 3 + Histogram, directly | ${direct.toFixed(0)} |`,
     '',
-    `One scrape, 100 targets: median ${scrapes[25]!.toFixed(2)} ms, max ${scrapes.at(-1)!.toFixed(2)} ms, ${(bytes / 1024).toFixed(0)} KiB.`,
+    `One scrape, 3 125 targets registered, 100 forwarded to: median ${scrapes[25]!.toFixed(2)} ms, max ${scrapes.at(-1)!.toFixed(2)} ms, ${(bytes / 1024).toFixed(0)} KiB.`,
     '',
   ].join('\n'),
 );

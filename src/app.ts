@@ -389,8 +389,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     exposition: new MetricsExposition({
       tallies,
       openSessions: () => handler.sessions.list().length,
-      registry: () => ({ targets: handler.table.names(), phrases: handler.table.triggers.size }),
+      registry: () => ({
+        targets: handler.table.names(),
+        has: (target) => handler.table.has(target),
+        phrases: handler.table.triggers.size,
+      }),
       health: (target) => handler.health.view(target),
+      trackedTargets: () => handler.health.tracked(),
       listenModes: () => {
         const { global, scoped } = listenModes.view();
         return { global: global.mode, scoped: [...scoped.values()].map((m) => m.mode) };

@@ -130,6 +130,15 @@ export class TargetHealth {
     };
   }
 
+  /**
+   * The targets with a history here: forwarded to (or refused) since start or since they last
+   * registered at a new address. Every other target is in the state `view` gives an unknown
+   * one: breaker closed, nothing in flight, no failures.
+   */
+  tracked(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
   /** Forgets `target`'s history (it registered again at a new address). */
   reset(target: string): void {
     this.#entries.delete(target);

@@ -208,6 +208,13 @@ describe('GET /metrics', () => {
     expect(m.get('echonet_target_breaker_state{target="astraea",state="closed"}')).toBe(1);
     expect(m.get('echonet_target_consecutive_failures{target="broken"}')).toBe(2);
     expect(m.get('echonet_target_in_flight{target="astraea"}')).toBe(0);
+    // Registered and never forwarded to: no series of its own, counted closed in the aggregate.
+    await register(t, 'quiet', target.url, ['hey quiet']);
+    const after = await scrape(t);
+    expect([...after.keys()].filter((k) => k.includes('target="quiet"'))).toEqual([]);
+    expect(after.get('echonet_target_breakers{state="open"}')).toBe(1);
+    expect(after.get('echonet_target_breakers{state="half_open"}')).toBe(0);
+    expect(after.get('echonet_target_breakers{state="closed"}')).toBe(3);
     // The reason after a fallback keeps the failure: a fixed set, no words.
     expect(
       m.get(
