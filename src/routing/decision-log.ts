@@ -2,9 +2,10 @@
  * The decision log: every decision the text handler reports becomes one row of the `events` table,
  * written off the request path. `record` only queues (the request answers at once); a timer writes
  * the queue every FLUSH_WINDOW_MS in one transaction, and only then computes what the request did
- * not need (an idle utterance's near miss). A crash of the process therefore loses at most the
- * decisions of the last window (10 ms), plus any batch the database refused and the log was
- * holding to retry.
+ * not need (an idle utterance's near miss). A crash of the process loses the decisions not yet
+ * committed: with a writer that keeps up, the last window (10 ms) and the batch being written;
+ * while the writer is held up (another process's lock, a slow disk, a refused batch waiting its
+ * 1 s retry) everything queued since, up to MAX_QUEUED decisions (README, "The decision log").
  *
  * Retention (age and row count) is enforced in bounded steps after each batch and once a minute
  * when nothing is said, so a backlog of expired rows is deleted a step at a time between
