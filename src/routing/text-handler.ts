@@ -46,6 +46,12 @@ export interface TextInput {
   readonly defaultTarget?: string | null | undefined;
   /** The front end's own conversation id (Home Assistant's), kept in the decision log. */
   readonly conversationId?: string | null | undefined;
+  /**
+   * Told the target just before the utterance is forwarded to it: a front end that must answer
+   * before the forward ends (Wyoming's deadline, while a fallback is still being tried) can then
+   * say which assistant did not answer.
+   */
+  readonly onForward?: ((target: string) => void) | undefined;
 }
 
 export const FRONT_ENDS = ['http', 'wyoming', 'mqtt'] as const;
@@ -391,6 +397,7 @@ export class TextHandler {
     let failure: string | null = null;
     let truncated = false;
     if (decision.forward && decision.target !== null) {
+      input.onForward?.(decision.target);
       const delivery = await deliver(this.#deliveryContext(table), decision.target, {
         event_id: eventId,
         ts,

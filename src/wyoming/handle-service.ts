@@ -113,8 +113,17 @@ export class HandleService {
   }
 
   async #transcript(event: WyomingEvent, context: ConnectionContext): Promise<Answer> {
-    const input = transcriptInput(event, context);
-    if ('code' in input) return error(input.code, input.message);
+    const parsed = transcriptInput(event, context);
+    if ('code' in parsed) return error(parsed.code, parsed.message);
+    // The target the forward went to, so the deadline's answer can name it (the forward's own
+    // deadline answers first, except while a fallback target is still being tried).
+    let target: string | null = null;
+    const input: TextInput = {
+      ...parsed,
+      onForward: (name) => {
+        target = name;
+      },
+    };
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), this.#options.deadlineMs());
@@ -122,7 +131,12 @@ export class HandleService {
     try {
       const result = await Promise.race([this.#options.handler.handle(input), late]);
       if (result === 'late') {
-        return notHandled('The assistant did not answer in time.');
+        const name: string | null = target;
+        return notHandled(
+          name === null
+            ? 'The assistant did not answer in time.'
+            : `${spoken(name)} did not answer in time.`,
+        );
       }
       return this.#outcome(result);
     } catch (err) {
@@ -138,7 +152,15 @@ export class HandleService {
     // Another microphone's copy was forwarded, or this was the assistant's own voice: silence.
     if (ROOM_DROPS.has(result.reason)) return { type: 'handled', data: { text: '' } };
     const target = result.routed_to;
-    if (target !== null) return notHandled(failureSentence(spoken(target), result.reason));
+    if (target !== null) {
+      const failed = failureSentence(spoken(target), result.reason);
+      // The fallback target failed too: the speaker asked for the intended one, so name it first.
+      const intended = result.intended_target;
+      if (intended !== undefined && intended !== target) {
+        return notHandled(`${spoken(intended)} did not answer, and ${failed}`);
+      }
+      return notHandled(failed);
+    }
     // Cancel: the conversation ended and nothing was forwarded, as asked.
     if (result.mode === 'session_end') return { type: 'handled', data: { text: '' } };
     if (result.handled) return { type: 'handled', data: { text: '' } };

@@ -58,7 +58,9 @@ describe('HandleService', () => {
     );
     await service.answer(event({ text: 'two', context: { device_id: 'dev' } }), main);
     await service.answer(event({ text: 'three', context: { satellite_id: '' } }), main);
-    expect(inputs).toEqual([
+    // Each input also carries the hook that tells the service where the forward went.
+    for (const input of inputs) expect(typeof input.onForward).toBe('function');
+    expect(inputs.map((input) => ({ ...input, onForward: undefined }))).toEqual([
       {
         source_id: 'sat',
         text: 'hey astraea hi',
@@ -109,6 +111,35 @@ describe('HandleService', () => {
     expect(await service.answer(event({ text: 'hey astraea hi' }), main)).toEqual({
       type: 'not-handled',
       data: { text: 'The assistant did not answer in time.' },
+    });
+  });
+
+  it('names the assistant at the deadline once the forward to it has begun', async () => {
+    // As while a fallback target is tried after the intended one timed out: the forward to the
+    // intended target began, and no result has come yet.
+    const { handler } = recorder((input) => {
+      input.onForward?.('astraea');
+      return new Promise<TextResult>(() => undefined);
+    });
+    const service = new HandleService({ handler, version: '1', deadlineMs: () => 0 });
+    expect(await service.answer(event({ text: 'hey astraea hi' }), main)).toEqual({
+      type: 'not-handled',
+      data: { text: 'Astraea did not answer in time.' },
+    });
+  });
+
+  it('names the intended assistant first when the fallback failed too', async () => {
+    const { handler } = recorder(async () => ({
+      ...DELIVERED,
+      routed_to: 'echo_bell',
+      intended_target: 'astraea',
+      forwarded: false,
+      reason: 'forward_failed:status_503',
+    }));
+    const service = new HandleService({ handler, version: '1', deadlineMs: () => 60_000 });
+    expect(await service.answer(event({ text: 'hey astraea hi' }), main)).toEqual({
+      type: 'not-handled',
+      data: { text: 'Astraea did not answer, and Echo bell did not answer.' },
     });
   });
 

@@ -126,6 +126,40 @@ describe('connections that misbehave', () => {
     await stillServing(t);
   });
 
+  it('a data_length that is not the length of the data: too long waits, too short is read on', async () => {
+    const astraea = await recordingTarget();
+    const t = await startWyomingApp({ ECHONET_WYOMING_IDLE_TIMEOUT_S: '0.2' });
+    await register(t, 'astraea', astraea.url, ['hey astraea']);
+    const data = Buffer.from(JSON.stringify({ text: 'hey astraea hello' }));
+
+    // Longer than what follows: the event is never whole, so the connection stays silent until
+    // the idle timeout closes it; nothing is routed.
+    const waiting = await WyomingClient.connect(t.port);
+    waiting.send(
+      Buffer.concat([
+        Buffer.from(`{"type":"transcript","data_length":${data.length + 10}}\n`),
+        data,
+      ]),
+    );
+    await waiting.waitClosed();
+    expect(waiting.events).toEqual([]);
+
+    // Shorter: its bytes are no JSON object (bad_data), and the rest of the data with the next
+    // event's header, read as one header line, is none (bad_header): the stream cannot be
+    // followed, so it is closed.
+    const short = await sendUntilClosed(
+      t,
+      Buffer.concat([
+        Buffer.from(`{"type":"transcript","data_length":${data.length - 4}}\n`),
+        data,
+        frame('describe'),
+      ]),
+    );
+    expect(short.events.map((e) => e.data.code)).toEqual(['bad_data', 'bad_header']);
+    expect(astraea.received).toHaveLength(0);
+    await stillServing(t);
+  });
+
   it('a client that connects and says nothing is closed after the idle timeout', async () => {
     const t = await startWyomingApp({ ECHONET_WYOMING_IDLE_TIMEOUT_S: '0.2' });
     const silent = await WyomingClient.connect(t.port);
