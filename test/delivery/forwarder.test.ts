@@ -21,8 +21,6 @@ import { SAMPLE_PAYLOAD } from '../helpers/slow-targets.js';
 import { within } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 400;
-/** Scheduling slack on a busy machine; the point is "about the timeout", not "forever". */
-const SLACK_MS = 600;
 
 const forwarder = createForwarder({ timeoutMs: TIMEOUT_MS, connectionsPerTarget: 4 });
 /** For tests whose point is not the timeout: a loaded machine must not turn them into one. */
@@ -107,12 +105,20 @@ describe('forward', () => {
   it.each([
     ['a target that hangs', 'hang'],
     ['a 200 whose body stops halfway', 'stalled-body'],
-  ] as const)('reports timeout for %s, after the timeout and not long after', async (_, kind) => {
+  ] as const)('reports timeout for %s, not before the timeout', async (_, kind) => {
     target.behave({ kind });
-    const { value, ms } = await timed(forwarder.forward(`${target.url}/listen`, payload()));
+    // That it ends, and as a timeout; how soon after the timeout is test/delivery/forward-timeout's
+    // business (a wall-clock bound here would only measure the machine's load).
+    const { value, ms } = await timed(
+      within(
+        forwarder.forward(`${target.url}/listen`, payload()),
+        undefined,
+        `a forward to ${kind}`,
+      ),
+    );
     expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
+    // Timers are never early, so this lower bound cannot flake: the deadline ended it.
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
   });
 
   it('reports timeout for forwards still waiting for a connection when the deadline passes', async () => {
@@ -120,22 +126,18 @@ describe('forward', () => {
     const single = createForwarder({ timeoutMs: TIMEOUT_MS, connectionsPerTarget: 1 });
     try {
       // One connection: the first forward holds it, the other two wait in undici's queue.
-      const ended: number[] = [];
       const results = await Promise.all(
-        [0, 1, 2].map((i) =>
-          single.forward(`${target.url}/listen`, payload()).finally(() => {
-            ended[i] = performance.now();
-          }),
-        ),
+        [0, 1, 2].map(() => single.forward(`${target.url}/listen`, payload())),
       );
       for (const value of results) {
         expect(value).toEqual({ ok: false, reason: 'timeout', attempts: 1 });
       }
       // Each deadline counts from forward(), not from when the connection came free: the queued
-      // forwards end with the first. Had each waited a timeout of its own once it got the
-      // connection, the last would end at least two timeouts after the first (timers are never
-      // early), whatever the machine's load; the bound sits well between the two.
-      expect(Math.max(...ended) - Math.min(...ended)).toBeLessThan(1.5 * TIMEOUT_MS);
+      // forwards end with the first (or one keeper window later), so the target sees the first and
+      // at most one more. Had each waited a timeout of its own once it got the connection, all
+      // three would have reached the hanging target, whatever the machine's load.
+      expect(target.received.length).toBeGreaterThanOrEqual(1);
+      expect(target.received.length).toBeLessThan(3);
     } finally {
       await single.close();
     }

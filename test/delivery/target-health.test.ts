@@ -118,7 +118,7 @@ describe('TargetHealth', () => {
 });
 
 describe('health through the API', () => {
-  it('shows in GET /targets, trips the breaker, probes after the cool-down and resets on register', async () => {
+  it('shows in GET /targets, trips the breaker, probes after the cool-down; registering again keeps it at the same address, resets it at another', async () => {
     const target = await startRecordingTarget();
     const t = await startTestApp({
       ECHONET_BREAKER_FAILURES: '3',

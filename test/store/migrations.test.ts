@@ -280,6 +280,15 @@ describe('v10: the decision log keeps why rooms decided', () => {
   });
 });
 
+describe("the README's upgrade section", () => {
+  it('names the schema versions Echonet adds to a Python file, up to the latest', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const upgrading = /\n## Upgrading from the Python service\n([\s\S]*?)\n## /.exec(readme)?.[1];
+    const said = /as versions 4 to (\d+)\)/.exec(upgrading?.replace(/\s+/g, ' ') ?? '')?.[1];
+    expect(Number(said)).toBe(LATEST_VERSION);
+  });
+});
+
 /** A file migrated up to `version` by hand (as that Echonet left it), with `insert` run in it. */
 function fileAt(version: number, insert: string): string {
   const path = tempDbPath(dir);
