@@ -149,8 +149,7 @@ export class MetricsExposition {
     // targets) one series per state and gauge for every registered target made each scrape
     // 900 KB and 30-60 ms of event loop. A target never forwarded to is in the closed state with
     // nothing in flight, and is counted in echonet_target_breakers.
-    const tracked = function* () {
-      const registry = s.registry();
+    const tracked = function* (registry = s.registry()) {
       for (const target of s.trackedTargets()) if (registry.has(target)) yield target;
     };
     gauge(
@@ -158,18 +157,11 @@ export class MetricsExposition {
       "Registered targets by their circuit breaker's state (closed, open, half_open).",
       ['state'],
       () => {
-        const counts = new Map<BreakerState, number>(BREAKER_STATES.map((b) => [b, 0]));
-        let withHistory = 0;
-        for (const target of tracked()) {
-          const breaker = s.health(target).breaker;
-          counts.set(breaker, (counts.get(breaker) ?? 0) + 1);
-          withHistory++;
-        }
-        counts.set(
-          'closed',
-          (counts.get('closed') ?? 0) + count(s.registry().targets) - withHistory,
-        );
-        return [...counts].map(([state, n]) => [{ state }, n] as const);
+        const registry = s.registry();
+        const breakers = [...tracked(registry)].map((target) => s.health(target).breaker);
+        // Every target without a history is closed.
+        const quiet = count(registry.targets) - breakers.length;
+        return countRows('state', BREAKER_STATES, breakers, { closed: quiet });
       },
     );
     gauge(
@@ -230,11 +222,7 @@ export class MetricsExposition {
       'echonet_listen_mode_scoped_sources',
       'Sources with a listen mode of their own, by that mode.',
       ['mode'],
-      () => {
-        const counts = new Map<ListenMode, number>(LISTEN_MODES.map((m) => [m, 0]));
-        for (const mode of s.listenModes().scoped) counts.set(mode, (counts.get(mode) ?? 0) + 1);
-        return [...counts].map(([mode, n]) => [{ mode }, n] as const);
-      },
+      () => countRows('mode', LISTEN_MODES, s.listenModes().scoped),
     );
     gauge(
       'echonet_decision_log_queued',
@@ -287,6 +275,18 @@ export class MetricsExposition {
 
 function mqttState(s: MetricSources): string {
   return s.mqttStatus?.() ?? 'off';
+}
+
+/** One row per key, labelled `label`: how many of `items` are that key (plus `extra`'s), 0 for none. */
+function countRows<K extends string>(
+  label: string,
+  keys: readonly K[],
+  items: Iterable<K>,
+  extra: Partial<Record<K, number>> = {},
+): (readonly [Labels, number])[] {
+  const counts = new Map<K, number>(keys.map((k) => [k, extra[k] ?? 0]));
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return [...counts].map(([key, n]) => [{ [label]: key }, n] as const);
 }
 
 function count(items: Iterable<unknown>): number {
