@@ -47,7 +47,24 @@ const apart = {
     }));
   },
 };
-await build({ ...common, entryPoints: ['dist/cli.js'], outfile, plugins: [apart] });
+// The version is written into the bundle: dist/version.js reads ../package.json at run time, which
+// a bundle copied away from the package (an install by hand, a container layer) would not find.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const versionInline = {
+  name: 'version-inline',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]version\.js$/ }, () => ({
+      contents: `export const VERSION = ${JSON.stringify(version)};`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: ['dist/cli.js'],
+  outfile,
+  plugins: [apart, versionInline],
+});
 await build({
   ...common,
   stdin: { contents: "export { connect } from 'mqtt';", resolveDir: '.' },
@@ -63,11 +80,17 @@ await build({
   stdin: { contents: "export { default } from '@fastify/swagger-ui';", resolveDir: '.' },
   outfile: swaggerUiOutfile,
 });
-await build({ ...common, entryPoints: ['dist/routing/table-worker.js'], outfile: workerOutfile });
+await build({
+  ...common,
+  entryPoints: ['dist/routing/table-worker.js'],
+  outfile: workerOutfile,
+  plugins: [versionInline],
+});
 await build({
   ...common,
   entryPoints: ['dist/store/event-worker.js'],
   outfile: eventWorkerOutfile,
+  plugins: [versionInline],
 });
 
 // V8 keeps a script's source in memory for as long as it runs, as one byte a character only while
