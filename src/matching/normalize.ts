@@ -89,15 +89,22 @@ function classify(c: string): CharClass {
 
 /** A run of word characters: the text so far and its span in the original. */
 interface Segment {
+  /** The folded text so far; '' while `sliced`. */
   text: string;
   start: number;
   end: number;
   /** Only ASCII so far, so NFC has nothing to do. */
   ascii: boolean;
+  /**
+   * The text is the lower-cased source's [start, end), not built yet: one slice when the word
+   * ends instead of a new string per character (most of a request's tokenizing garbage).
+   */
+  sliced: boolean;
 }
 
 const ASCII_LOWER = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c).toLowerCase());
 const ASCII_CLASS: CharClass[] = ASCII_LOWER.map((c) => classify(c));
+const ALL_ASCII = /^[^\u0080-\uffff]*$/;
 
 /**
  * Splits and folds `text`. A word may contain apostrophes (dropped) and dots; a dotted word whose
@@ -105,7 +112,8 @@ const ASCII_CLASS: CharClass[] = ASCII_LOWER.map((c) => classify(c));
  * word splits at its dots ("hey.astraea", "3.5").
  */
 export function tokenize(text: string): Token[] {
-  const out = new TokenWriter();
+  // An all-ASCII text (most transcripts) folds by lower-casing alone, offsets unchanged.
+  const out = new TokenWriter(ALL_ASCII.test(text) ? text.toLowerCase() : null);
   for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i)!;
     const start = i;
@@ -129,6 +137,12 @@ class TokenWriter {
   #segments: Segment[] = [];
   #seg: Segment | null = null;
   #pending: 'apostrophe' | 'dot' | null = null;
+  /** The source text lower-cased when it is all ASCII (words are slices of it), else null. */
+  readonly #lowered: string | null;
+
+  constructor(lowered: string | null) {
+    this.#lowered = lowered;
+  }
 
   /** One folded character `c` that came from original text [start, end). */
   feed(c: string, cls: CharClass, start: number, end: number): void {
@@ -136,17 +150,25 @@ class TokenWriter {
     switch (cls) {
       case 'word':
         if (seg && this.#pending !== 'dot') {
-          seg.text += c;
-          seg.end = end;
-          seg.ascii &&= c.charCodeAt(0) < 0x80;
+          // Still one unbroken run of the source: the slice grows. After a dropped apostrophe
+          // ("who's") it no longer is one, and the word is built from here on.
+          if (seg.sliced && seg.end === start) seg.end = end;
+          else {
+            this.#unslice(seg);
+            seg.text += c;
+            seg.end = end;
+            seg.ascii &&= c.charCodeAt(0) < 0x80;
+          }
         } else {
           if (seg) this.#segments.push(seg);
-          this.#seg = { text: c, start, end, ascii: c.charCodeAt(0) < 0x80 };
+          const sliced = this.#lowered !== null;
+          this.#seg = { text: sliced ? '' : c, start, end, ascii: c.charCodeAt(0) < 0x80, sliced };
         }
         this.#pending = null;
         break;
       case 'mark':
         if (seg && this.#pending === null) {
+          this.#unslice(seg);
           seg.text += c;
           seg.end = end;
           seg.ascii = false;
@@ -169,7 +191,22 @@ class TokenWriter {
 
   /** Stretches the current word over a character that folded to nothing. */
   extend(end: number): void {
-    if (this.#seg && this.#pending === null) this.#seg.end = end;
+    if (this.#seg && this.#pending === null) {
+      this.#unslice(this.#seg);
+      this.#seg.end = end;
+    }
+  }
+
+  /** The segment's folded text. */
+  #text(seg: Segment): string {
+    return seg.sliced ? (this.#lowered as string).slice(seg.start, seg.end) : seg.text;
+  }
+
+  /** Builds a sliced segment's text now: it is about to stop being one slice of the source. */
+  #unslice(seg: Segment): void {
+    if (!seg.sliced) return;
+    seg.text = this.#text(seg);
+    seg.sliced = false;
   }
 
   /** Ends the current word: an abbreviation joins, any other dotted word splits at its dots. */
@@ -179,13 +216,13 @@ class TokenWriter {
     this.#pending = null;
     const segments = this.#segments;
     if (segments.length === 0) return;
-    if (segments.length > 1 && segments.every((s) => isSingleLetter(s.text))) {
+    if (segments.length > 1 && segments.every((s) => isSingleLetter(this.#text(s)))) {
       const first = segments[0]!;
       const last = segments[segments.length - 1]!;
       const ascii = segments.every((s) => s.ascii);
-      this.#push(segments.map((s) => s.text).join(''), first.start, last.end, ascii);
+      this.#push(segments.map((s) => this.#text(s)).join(''), first.start, last.end, ascii);
     } else {
-      for (const s of segments) this.#push(s.text, s.start, s.end, s.ascii);
+      for (const s of segments) this.#push(this.#text(s), s.start, s.end, s.ascii);
     }
     this.#segments = [];
   }

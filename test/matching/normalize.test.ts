@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizePhrase, prepareUtterance, tokenize } from '../../src/matching/normalize.js';
 
@@ -85,5 +86,25 @@ describe('tokenize spans', () => {
       ['and', '&'],
       ['t', 'T'],
     ]);
+  });
+});
+
+describe('tokenize on all-ASCII text', () => {
+  // Words of an all-ASCII text are slices of the lower-cased text; one non-ASCII character
+  // anywhere sends the whole text down the character-by-character path. Both must agree.
+  const asciiText = fc.string({
+    unit: fc.constantFrom(..."aZ9 .'`&-_Mxq,O.K.".split(''), 'who', "'s", 'U.S.'),
+    maxLength: 40,
+  });
+
+  it('gives the same tokens as the character-by-character path', () => {
+    fc.assert(
+      fc.property(asciiText, (text) => {
+        const slow = tokenize(`${text} é`);
+        expect(slow.at(-1)).toEqual({ norm: 'e', start: text.length + 1, end: text.length + 2 });
+        expect(tokenize(text)).toEqual(slow.slice(0, -1));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
