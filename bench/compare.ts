@@ -24,6 +24,7 @@ import type { LoadResult } from './load.js';
 import {
   API_KEY,
   cpuSeconds,
+  mainThreadCpuSeconds,
   envAssignments,
   memoryMiB,
   runLoad,
@@ -92,7 +93,7 @@ try {
     }
   }
   const results = builds.map(
-    () => [] as (LoadResult & { cpuUs: number; rss: number; peak: number })[],
+    () => [] as (LoadResult & { cpuUs: number; mainUs: number; rss: number; peak: number })[],
   );
   for (let round = 0; round < Number(opts.rounds); round++) {
     // Alternate the order each round, so no build always runs right after the same neighbour.
@@ -101,6 +102,7 @@ try {
     for (const i of order) {
       const e = running[i]!;
       const cpu0 = cpuSeconds(e.pid);
+      const main0 = mainThreadCpuSeconds(e.pid);
       const r = await runLoad({
         url: e.url,
         apiKey: API_KEY,
@@ -111,10 +113,12 @@ try {
         durationS: Number(opts.duration),
       });
       const cpuUs = ((cpuSeconds(e.pid) - cpu0) * 1e6) / r.allRequests;
+      const mainUs = ((mainThreadCpuSeconds(e.pid) - main0) * 1e6) / r.allRequests;
       const m = memoryMiB(e.pid);
-      results[i]!.push({ ...r, cpuUs, rss: m.rss, peak: m.peak });
+      results[i]!.push({ ...r, cpuUs, mainUs, rss: m.rss, peak: m.peak });
       process.stderr.write(
-        `${builds[i]!.label} round ${round + 1}: ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(0)} CPU µs/req, ` +
+        `${builds[i]!.label} round ${round + 1}: ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(0)} CPU µs/req ` +
+          `(main thread ${mainUs.toFixed(0)}), ` +
           `RSS ${m.rss.toFixed(0)} MiB (anon ${m.anon.toFixed(0)}, peak ${m.peak.toFixed(0)})\n`,
       );
     }
@@ -123,13 +127,14 @@ try {
     `\n${workload}, ${opts.phrases} phrases, concurrency ${opts.connections}, ${opts.rounds} rounds\n`,
   );
   console.log(
-    '| build | best req/s | median CPU µs/req | least CPU µs/req | median p50 ms | median p99 ms | RSS after load MiB | peak MiB | failures |',
+    '| build | best req/s | median CPU µs/req | main thread | least CPU µs/req | median p50 ms | median p99 ms | RSS after load MiB | peak MiB | failures |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [i, b] of builds.entries()) {
     const rs = results[i]!;
     console.log(
       `| ${b.label} | ${Math.max(...rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuUs)).toFixed(0)} | ` +
+        `${median(rs.map((r) => r.mainUs)).toFixed(0)} | ` +
         `${Math.min(...rs.map((r) => r.cpuUs)).toFixed(0)} | ` +
         `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ` +
         `${rs.at(-1)!.rss.toFixed(0)} | ${rs.at(-1)!.peak.toFixed(0)} | ${rs.reduce((n, r) => n + r.failures, 0)} |`,

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { EVENT_LOG_LEVELS } from '../src/routing/decision-log.js';
 import type { LoadResult } from './load.js';
 import { formatSummary } from './lib/cpuprofile.js';
 import {
@@ -30,6 +31,7 @@ import {
   machine,
   memoryMiB,
   runLoad,
+  setBenchEchonetEnv,
   startCeiling,
   startEchonet,
   startStub,
@@ -75,8 +77,19 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     scenario: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    // The decision log's level for every Echonet started (default: Echonet's own default, full).
+    // Runs at another level are recorded as such and never share a median with default runs.
+    'event-log': { type: 'string' },
   },
 });
+if (
+  args['event-log'] !== undefined &&
+  !(EVENT_LOG_LEVELS as readonly string[]).includes(args['event-log'])
+) {
+  console.error(`--event-log must be one of ${EVENT_LOG_LEVELS.join(', ')}`);
+  process.exit(2);
+}
+if (args['event-log'] !== undefined) setBenchEchonetEnv('ECHONET_EVENT_LOG', args['event-log']);
 if (args.scenario !== undefined && !SCENARIOS.includes(args.scenario as Scenario)) {
   console.error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
   process.exit(2);
@@ -397,9 +410,15 @@ async function main(): Promise<number> {
       if (!quick) {
         const history = join(dir, 'runs.jsonl');
         const build = currentBuild(fileURLToPath(new URL('..', import.meta.url)));
-        const run: RunRecord = { at: new Date().toISOString(), build, figures: figures(input) };
+        const eventLog = args['event-log'] ?? 'full';
+        const run: RunRecord = {
+          at: new Date().toISOString(),
+          build,
+          ...(eventLog !== 'full' && { eventLog }),
+          figures: figures(input),
+        };
         appendRun(history, run);
-        markdown += '\n' + renderSummary(lastRuns(history, build));
+        markdown += '\n' + renderSummary(lastRuns(history, build, eventLog));
       }
       writeFileSync(join(dir, quick ? 'quick.md' : 'latest.md'), markdown);
     }

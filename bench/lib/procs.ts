@@ -154,6 +154,15 @@ export function envAssignments(words: readonly string[]): Record<string, string>
   return env;
 }
 
+/**
+ * Settings every Echonet of this bench run starts with (`bench/run.ts --event-log LEVEL`), set
+ * once before the first start. The parent's own ECHONET_* variables are never passed through.
+ */
+const benchEnv: Record<string, string> = {};
+export function setBenchEchonetEnv(name: string, value: string): void {
+  benchEnv[name] = value;
+}
+
 /** Spawns `echonet serve` as in production and waits for its first 200 on /health. */
 export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const port = await freePort();
@@ -173,7 +182,7 @@ export async function startEchonet(options: EchonetOptions): Promise<Echonet> {
   const url = `http://127.0.0.1:${port}`;
   const cli = options.cli ?? CLI;
   const launch = launchOf(cli);
-  Object.assign(env, launch.env, options.env);
+  Object.assign(env, launch.env, benchEnv, options.env);
   const flags = [...prof, ...launch.nodeArgs, ...(options.nodeArgs ?? [])];
   // Cold start is timed from here: spawn to the first 200 on /health.
   const t0 = performance.now();
@@ -203,7 +212,19 @@ const CLOCK_TICKS = 100;
 
 /** CPU time (user + system) a process has used so far, in seconds (Linux /proc). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time of the process's main thread alone (its event loop, where a request's work is
+ * serialised), in seconds: the rest of `cpuSeconds` is worker threads, V8's helpers and libuv's pool.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return statSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;

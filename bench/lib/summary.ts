@@ -159,6 +159,8 @@ export interface RunRecord {
   readonly at: string;
   /** The build measured: commit, with `+dirty` when src/ or the scripts differ from it. */
   readonly build: string;
+  /** The decision log's level when not the default (`full`): `bench/run.ts --event-log`. */
+  readonly eventLog?: string;
   readonly figures: Readonly<Record<string, number>>;
 }
 
@@ -187,14 +189,14 @@ export function appendRun(file: string, record: RunRecord): void {
   appendFileSync(file, JSON.stringify(record) + '\n');
 }
 
-/** The last `n` runs of `build` in `file`, oldest first. */
-export function lastRuns(file: string, build: string, n = 3): RunRecord[] {
+/** The last `n` runs of `build` with the decision log at `eventLog`, in `file`, oldest first. */
+export function lastRuns(file: string, build: string, eventLog = 'full', n = 3): RunRecord[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as RunRecord)
-    .filter((r) => r.build === build)
+    .filter((r) => r.build === build && (r.eventLog ?? 'full') === eventLog)
     .slice(-n);
 }
 
@@ -211,7 +213,10 @@ export function renderSummary(runs: readonly RunRecord[]): string {
   const out: string[] = [];
   const full = runs.length >= 3;
   out.push(
-    `## Summary: ${full ? 'median of the last three full runs' : `${runs.length} of the three full runs a headline needs`} of build ${runs.at(-1)?.build ?? '?'}`,
+    `## Summary: ${full ? 'median of the last three full runs' : `${runs.length} of the three full runs a headline needs`} of build ${runs.at(-1)?.build ?? '?'}` +
+      (runs.at(-1)?.eventLog === undefined
+        ? ''
+        : `, decision log \`${runs.at(-1)?.eventLog}\` (not the default: not a headline)`),
     '',
     `| figure | goal | ${runs.map((r) => r.at.slice(11, 16)).join(' | ')} | median | met |`,
     `| --- | --- | ${runs.map(() => '---:').join(' | ')} | ---: | :---: |`,

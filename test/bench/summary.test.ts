@@ -37,4 +37,15 @@ describe('bench summary', () => {
     expect(md).toContain('1 of the three full runs');
     expect(md).toMatch(/\| 90\.0% \| – \| – \|/);
   });
+
+  it('never takes runs with the decision log at another level into the median', () => {
+    const file = join(tempDir(), 'runs.jsonl');
+    appendRun(file, run('09:00', 'abc', 0.6));
+    appendRun(file, { ...run('09:05', 'abc', 0.8), eventLog: 'off' });
+    appendRun(file, run('09:10', 'abc', 0.62));
+    expect(lastRuns(file, 'abc').map((r) => r.figures.wakeShare)).toEqual([0.6, 0.62]);
+    const off = lastRuns(file, 'abc', 'off');
+    expect(off.map((r) => r.figures.wakeShare)).toEqual([0.8]);
+    expect(renderSummary(off)).toContain('decision log `off` (not the default: not a headline)');
+  });
 });
