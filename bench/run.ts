@@ -420,7 +420,10 @@ async function main(): Promise<number> {
         appendRun(history, run);
         markdown += '\n' + renderSummary(lastRuns(history, build, eventLog));
       }
-      writeFileSync(join(dir, quick ? 'quick.md' : 'latest.md'), markdown);
+      // A run with the log at another level keeps its own file: latest.md stays the default's.
+      const level = args['event-log'] ?? 'full';
+      const name = quick ? 'quick' : level === 'full' ? 'latest' : `latest-event-log-${level}`;
+      writeFileSync(join(dir, `${name}.md`), markdown);
     }
     process.stdout.write(markdown);
     if (profDir) printProfiles(profDir, labels);
