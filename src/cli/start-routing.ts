@@ -51,8 +51,12 @@ export function startRouting(
     store.close();
     throw err;
   }
+  // With the log off nothing is written: retention's occasional deletes of rows logged earlier run
+  // on the store's connection, and no writer thread (a second isolate, ~10 MiB) is ever started.
   const eventSink =
-    workers.events && new WorkerEventSink({ workerUrl: workers.events, dbPath: config.dbPath });
+    workers.events && config.eventLog !== 'off'
+      ? new WorkerEventSink({ workerUrl: workers.events, dbPath: config.dbPath })
+      : undefined;
   if (!tableWorker) return { store, runtime, ...(eventSink && { eventSink }) };
   // Match settings set through the API apply to the first table and every rebuild.
   const match = () => runtime.match;

@@ -339,4 +339,24 @@ describe('retention', () => {
     const list = (await t.request({ method: 'GET', url: '/events' })).json();
     expect(list.events.map((e: Json) => e.id)).toEqual([ids[6], ids[5], ids[4]]);
   });
+
+  it('still applies with the log off, to rows logged before it was turned off', async () => {
+    const before = await appWithTargets();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await say(before, 'kitchen', `remark ${i}`)).event_id);
+    await logged(before, ids[4]!);
+    await before.close();
+    // The same file, the log now off (as `echonet serve` runs it: no writer thread, the deletes
+    // on the store's connection) and a smaller cap: the oldest go at start-up.
+    const t = await startTestApp(
+      { ECHONET_EVENT_LOG: 'off', ECHONET_EVENT_MAX_ROWS: '2' },
+      { dbPath: before.config.dbPath },
+    );
+    await waitFor(
+      async () => (await t.request({ method: 'GET', url: '/events' })).json().count === 2,
+      { what: 'the log to shrink to 2 rows' },
+    );
+    const list = (await t.request({ method: 'GET', url: '/events' })).json();
+    expect(list.events.map((e: Json) => e.id)).toEqual([ids[4], ids[3]]);
+  });
 });
