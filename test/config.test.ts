@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configTable, envExample, envFileProblems, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { tempDir } from './helpers/temp.js';
 
 const noFile = { envFile: false as const };
 
@@ -126,7 +126,7 @@ describe('loadConfig', () => {
   });
 
   it('reads .env from the working directory, and the real environment wins', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    const dir = tempDir('echonet-env-');
     writeFileSync(join(dir, '.env'), 'ECHONET_PORT=9100\nECHONET_LOG_LEVEL=warn\n# comment\n');
     const fromFile = loadConfig({}, { cwd: dir });
     expect(fromFile.port).toBe(9100);
@@ -137,7 +137,7 @@ describe('loadConfig', () => {
   });
 
   it('validates values that come from .env too', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    const dir = tempDir('echonet-env-');
     writeFileSync(join(dir, '.env'), 'ECHONET_PORT=http\n');
     expect(() => loadConfig({}, { cwd: dir })).toThrow(/ECHONET_PORT="http"/);
   });
@@ -173,7 +173,7 @@ describe('loadConfig', () => {
 describe('warnings about settings that would be ignored', () => {
   function load(env: Record<string, string>, dotenv?: string) {
     const warnings: string[] = [];
-    const dir = mkdtempSync(join(tmpdir(), 'echonet-env-'));
+    const dir = tempDir('echonet-env-');
     if (dotenv !== undefined) writeFileSync(join(dir, '.env'), dotenv);
     const config = loadConfig(env, { cwd: dir, warn: (m) => warnings.push(m) });
     return { config, warnings, file: join(dir, '.env') };

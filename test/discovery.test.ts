@@ -5,7 +5,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { afterFile } from './helpers/cleanup.js';
 import { loadConfig } from '../src/config.js';
 import {
   advertise,
@@ -55,7 +56,7 @@ describe('advertise', () => {
       capabilities: ['routing', 'sessions', 'preview'],
       log: recorded.log,
     });
-    afterAll(() => ad.stop());
+    afterFile(() => ad.stop());
     expect(await within(ad.settled, undefined, 'the advertisement')).toBe('advertised');
 
     const found = await waitFor(() => browser.up.find((s) => s.name === me.instanceName), {
@@ -101,7 +102,7 @@ describe('advertise', () => {
         { name: bound, port: 43_222 },
       ],
     });
-    afterAll(() => ad.stop());
+    afterFile(() => ad.stop());
     expect(await within(ad.settled, undefined, 'the advertisement')).toBe('advertised');
     for (const [name, port] of [
       [me.instanceName, 43_221],
@@ -149,10 +150,10 @@ describe('advertise', () => {
     const start = (port: number, log: DiscoveryLog) =>
       advertise({ info: info({ instanceName: name }), port, version: '1', capabilities: [], log });
     const a = start(43_212, first.log);
-    afterAll(() => a.stop());
+    afterFile(() => a.stop());
     expect(await within(a.settled, undefined, 'the first advertisement')).toBe('advertised');
     const b = start(43_213, second.log);
-    afterAll(() => b.stop());
+    afterFile(() => b.stop());
     expect(await within(b.settled, undefined, 'the second advertisement')).toBe('advertised');
 
     // The second hears the first answer its start-up query; the first hears the second announce.
@@ -173,7 +174,7 @@ describe('advertise', () => {
     // to the socket: the bind fails (here on a free port, so the real 5353 is left alone).
     const holder: Socket = createSocket({ type: 'udp4', reuseAddr: false });
     await new Promise<void>((resolve) => holder.bind(0, '0.0.0.0', resolve));
-    afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    afterFile(() => new Promise<void>((resolve) => holder.close(() => resolve())));
     const port = holder.address().port;
 
     const recorded = recordingLog();

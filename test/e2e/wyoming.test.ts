@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { afterFile } from '../helpers/cleanup.js';
 import { runCli, startServer } from '../helpers/cli.js';
 import { browseEchonet } from '../helpers/mdns-browser.js';
 import { closedPort, startRecordingTarget } from '../helpers/recording-target.js';
@@ -31,7 +32,7 @@ describe('echonet serve as a Wyoming service', () => {
       ECHONET_WYOMING_PORT: '0',
       ECHONET_WYOMING_BINDINGS: `${bindingPort}=astraea`,
     });
-    afterAll(() => server.stop());
+    afterFile(() => server.stop());
 
     const main = await waitFor(() => up.find((s) => s.name === name), {
       what: `a browser to find ${name} as _wyoming._tcp`,
@@ -50,7 +51,7 @@ describe('echonet serve as a Wyoming service', () => {
 
     // Then an utterance, as the conversation agent gets it, reaches the assistant.
     const astraea = await startRecordingTarget();
-    afterAll(() => astraea.close());
+    afterFile(() => astraea.close());
     const registered = await request(`${server.url}/register`, {
       method: 'POST',
       headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },

@@ -2,7 +2,7 @@
  * Builds a real Echonet app on a real SQLite file for a test, with a manual clock, and closes
  * everything afterwards. Use `inject` for most tests; end-to-end ones listen (listening-app.ts).
  */
-import { afterAll } from 'vitest';
+import { afterFile } from './cleanup.js';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import type { Clock, Timer } from '../../src/clock.js';
@@ -127,7 +127,7 @@ export async function startTestApp(
     await app.close();
     store.close();
   };
-  afterAll(close);
+  afterFile(close);
   return {
     app,
     store,

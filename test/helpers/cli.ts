@@ -1,6 +1,7 @@
 /** Runs the built `echonet` command (dist/echonet.mjs, the file users run) as a real child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterFile } from './cleanup.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/echonet.mjs', import.meta.url));
 
@@ -76,6 +77,13 @@ export async function startServer(
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // A test that failed before stopping its server (or a server that never came up) leaves no
+  // process behind: one still running when the file is done is killed.
+  afterFile(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  });
 
   const url = await new Promise<string>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 10_000);

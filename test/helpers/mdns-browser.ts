@@ -3,7 +3,7 @@
  * bonjour-service, keeping every service it has seen come and go; closed after the test file.
  */
 import { Bonjour, type Service } from 'bonjour-service';
-import { afterAll } from 'vitest';
+import { afterFile } from './cleanup.js';
 
 export interface EchonetBrowser {
   readonly up: Service[];
@@ -24,6 +24,6 @@ export function browseEchonet(type: 'echonet' | 'wyoming' = 'echonet'): EchonetB
       browser.stop();
       bonjour.destroy(() => resolve());
     }));
-  afterAll(close);
+  afterFile(close);
   return { up, down, close };
 }

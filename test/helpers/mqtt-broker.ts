@@ -4,7 +4,7 @@
  * broker, so `npm test` passes on a fresh machine too. Either can be stopped and started again on
  * the same port (the reconnect tests); it is removed after the file. A test's own clients too.
  */
-import { afterAll } from 'vitest';
+import { afterFile } from './cleanup.js';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { brokerOn, type Broker, type BrokerOptions } from '../../bench/lib/broker.js';
 import { freePort } from '../../bench/lib/procs.js';
@@ -17,14 +17,14 @@ export async function startBroker(options: Pick<BrokerOptions, 'user'> = {}): Pr
   const kind = process.env.TEST_MQTT_BROKER === 'aedes' ? 'aedes' : undefined;
   const broker = brokerOn(await freePort(), { ...options, kind });
   await broker.start();
-  afterAll(() => broker.dispose());
+  afterFile(() => broker.dispose());
   return broker;
 }
 
 /** A test's own MQTT client (a satellite, a flow), disconnected after the file. */
 export async function mqttClient(broker: Broker): Promise<MqttClient> {
   const client = await connectAsync(broker.url, { reconnectPeriod: 0, clean: true });
-  afterAll(() => client.endAsync(true));
+  afterFile(() => client.endAsync(true));
   return client;
 }
 

@@ -3,7 +3,7 @@
  * test's own added before it is ready (every route as it is added; every payload before it is
  * serialized), its OpenAPI document, and a validator for the responses the document describes.
  */
-import { afterAll } from 'vitest';
+import { afterFile } from './cleanup.js';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { buildApp } from '../../src/app.js';
@@ -74,7 +74,7 @@ export async function startDocApp(
   });
   extraRoutes?.(app);
   await app.ready();
-  afterAll(async () => {
+  afterFile(async () => {
     await app.close();
     store.close();
   });

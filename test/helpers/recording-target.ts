@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { afterAll } from 'vitest';
+import { afterFile } from './cleanup.js';
 import { GENEROUS_MS } from './wait.js';
 
 export interface Received {
@@ -164,7 +164,7 @@ export async function closedPort(): Promise<number> {
 /** Starts recording targets on demand, each closed once the test file's tests are done. */
 export function recordingTargets(): () => Promise<RecordingTarget> {
   const started: RecordingTarget[] = [];
-  afterAll(async () => {
+  afterFile(async () => {
     await Promise.all(started.map((x) => x.close()));
   });
   return async () => {

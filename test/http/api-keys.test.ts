@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { Client } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { afterFile } from '../helpers/cleanup.js';
 import { buildApp } from '../../src/app.js';
 import { ApiKeyRing, matchesAnyKey, registerAuth } from '../../src/http/auth.js';
 import { openStore } from '../../src/store/store.js';
@@ -26,7 +27,7 @@ async function oneConnection(app: {
   const client = new Client(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, {
     pipelining: 1,
   });
-  afterAll(() => client.close());
+  afterFile(() => client.close());
   const request = async (
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
@@ -81,7 +82,7 @@ describe('the key comparison', () => {
       },
     });
     app.get('/probe', async () => ({ ok: true }));
-    afterAll(() => app.close());
+    afterFile(() => app.close());
     const c = await oneConnection(app);
     for (let i = 0; i < 5; i++) {
       calls = 0;
@@ -237,7 +238,7 @@ describe('the /keys routes', () => {
     const config = testConfig({ ECHONET_DB_PATH: tempDbPath(), ECHONET_ADMIN_KEY: ADMIN_KEY });
     const store = openStore(config.dbPath);
     const app = await buildApp(config, { store, logger: { level: 'trace', stream } });
-    afterAll(async () => {
+    afterFile(async () => {
       await app.close();
       store.close();
     });

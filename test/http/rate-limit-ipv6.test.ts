@@ -6,7 +6,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { afterFile } from '../helpers/cleanup.js';
 import { loadConfig } from '../../src/config.js';
 import { API_KEY, startTestApp } from '../helpers/app.js';
 
@@ -18,7 +19,7 @@ async function limited(env: Record<string, string>) {
   });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const client = new Client(`http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`);
-  afterAll(() => client.close());
+  afterFile(() => client.close());
   /** The status of GET /targets for the client at `address`. */
   return async (address: string) => {
     const res = await client.request({

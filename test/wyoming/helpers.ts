@@ -1,6 +1,6 @@
 /** An Echonet app with its Wyoming handle service listening on 127.0.0.1, for the Wyoming tests. */
-import { afterAll } from 'vitest';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
+import { afterFile } from '../helpers/cleanup.js';
 import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import type { Listening } from '../../src/wyoming/server.js';
 
@@ -26,6 +26,6 @@ export async function startWyomingApp(
 /** A recording target closed after the test file. */
 export async function recordingTarget(): Promise<RecordingTarget> {
   const target = await startRecordingTarget();
-  afterAll(() => target.close());
+  afterFile(() => target.close());
   return target;
 }
