@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { afterFile } from '../helpers/cleanup.js';
 import { VERSION } from '../../src/version.js';
 import { startServer } from '../helpers/cli.js';
 import { browseEchonet } from '../helpers/mdns-browser.js';
@@ -34,7 +33,6 @@ describe('echonet serve and mDNS', () => {
       ECHONET_DISCOVERY_ZONE: 'cabin',
       ECHONET_DISCOVERY_SUBZONE: 'loft',
     });
-    afterFile(() => server.stop());
     const port = Number(new URL(server.url).port);
 
     const found = await waitFor(() => up.find((s) => s.name === name), {
@@ -68,7 +66,6 @@ describe('echonet serve and mDNS', () => {
       ECHONET_DB_PATH: tempDbPath(),
       ECHONET_HOST: '127.0.0.1',
     });
-    afterFile(() => server.stop());
     expect((await handshake(server.url)).discovery.advertised).toBe(false);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(server.output()).toContain('mDNS discovery off: ECHONET_HOST is a loopback address');

@@ -7,10 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { afterFile } from '../helpers/cleanup.js';
 import { runCli, startServer } from '../helpers/cli.js';
 import { browseEchonet } from '../helpers/mdns-browser.js';
-import { closedPort, startRecordingTarget } from '../helpers/recording-target.js';
+import { closedPort, recordingTarget } from '../helpers/recording-target.js';
 import { expectOneLine } from '../helpers/one-line.js';
 import { tempDbPath } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -32,7 +31,6 @@ describe('echonet serve as a Wyoming service', () => {
       ECHONET_WYOMING_PORT: '0',
       ECHONET_WYOMING_BINDINGS: `${bindingPort}=astraea`,
     });
-    afterFile(() => server.stop());
 
     const main = await waitFor(() => up.find((s) => s.name === name), {
       what: `a browser to find ${name} as _wyoming._tcp`,
@@ -50,8 +48,7 @@ describe('echonet serve as a Wyoming service', () => {
     expect((boundInfo.data.handle as { name: string }[])[0]?.name).toBe(`${name} (astraea)`);
 
     // Then an utterance, as the conversation agent gets it, reaches the assistant.
-    const astraea = await startRecordingTarget();
-    afterFile(() => astraea.close());
+    const astraea = await recordingTarget();
     const registered = await request(`${server.url}/register`, {
       method: 'POST',
       headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterFile } from './cleanup.js';
+import { GENEROUS_MS } from './wait.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/echonet.mjs', import.meta.url));
 
@@ -77,12 +78,15 @@ export async function startServer(
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // A test that failed before stopping its server (or a server that never came up) leaves no
-  // process behind: one still running when the file is done is killed.
+  // No server outlives its test file: one still running then (its test never stopped it, failed
+  // first, or it never came up) is stopped as `stop()` does, and killed if it has not exited within
+  // GENEROUS_MS.
   afterFile(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), GENEROUS_MS);
     await exited;
+    clearTimeout(kill);
   });
 
   const url = await new Promise<string>((resolve, reject) => {

@@ -161,15 +161,9 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Starts recording targets on demand, each closed once the test file's tests are done. */
-export function recordingTargets(): () => Promise<RecordingTarget> {
-  const started: RecordingTarget[] = [];
-  afterFile(async () => {
-    await Promise.all(started.map((x) => x.close()));
-  });
-  return async () => {
-    const x = await startRecordingTarget();
-    started.push(x);
-    return x;
-  };
+/** A recording target started now (in a test or at the top of a file), closed after the file. */
+export async function recordingTarget(): Promise<RecordingTarget> {
+  const target = await startRecordingTarget();
+  afterFile(() => target.close());
+  return target;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_KEY, API_KEY, register, startTestApp, type TestApp } from '../helpers/app.js';
-import { recordingTargets } from '../helpers/recording-target.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 /** A target's forwarding health before anything was forwarded to it (see target-health.test.ts). */
 const NEW_HEALTH = {
@@ -339,11 +339,10 @@ describe('POST /text validation', () => {
 
 describe('sessions endpoints', () => {
   // A target that takes the utterance: a failed forward would end the conversation.
-  const target = recordingTargets();
 
   it('list live sessions and end one', async () => {
     const t = await startTestApp();
-    await register(t, 'astraea', (await target()).url, ['hey astraea']);
+    await register(t, 'astraea', (await recordingTarget()).url, ['hey astraea']);
     await t.request({
       method: 'POST',
       url: '/text',

@@ -4,10 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
-import { recordingTargets } from '../helpers/recording-target.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 /** Targets that take every utterance: a failed forward would end the conversation. */
-const target = recordingTargets();
 
 /**
  * Opens a conversation for `source`, heard in `room`: a microphone of its own there, since two
@@ -25,7 +24,7 @@ async function openSession(t: TestApp, source: string, room = 'hall'): Promise<v
 describe('session routes', () => {
   it('give expires_in_s in whole seconds, rounded up while the session lives', async () => {
     const t = await startTestApp();
-    await register(t, 'astraea', (await target()).url, ['hey astraea']);
+    await register(t, 'astraea', (await recordingTarget()).url, ['hey astraea']);
     await openSession(t, 'door');
     t.clock.advance(0.3);
     const list = (await t.request({ method: 'GET', url: '/sessions' })).json();
@@ -39,7 +38,7 @@ describe('session routes', () => {
 
   it('DELETE /sessions/{source_id} ends the session like POST .../end', async () => {
     const t = await startTestApp();
-    await register(t, 'astraea', (await target()).url, ['hey astraea']);
+    await register(t, 'astraea', (await recordingTarget()).url, ['hey astraea']);
     await openSession(t, 'door');
     await openSession(t, 'kitchen', 'kitchen');
 

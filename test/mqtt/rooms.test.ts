@@ -10,7 +10,8 @@ import { mqttClient, startBroker, subscribe, type Inbox } from '../helpers/mqtt-
 import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor } from '../helpers/wait.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp, type WyomingApp } from '../wyoming/helpers.js';
+import { startWyomingApp, type WyomingApp } from '../wyoming/helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 import type { MqttClient } from 'mqtt';
 
 const ROOMS = 'kitchen-panel=kitchen,kitchen-sat=kitchen,kitchen-site=kitchen';

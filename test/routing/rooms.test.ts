@@ -12,7 +12,8 @@ import { register } from '../helpers/app.js';
 import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp, type WyomingApp } from '../wyoming/helpers.js';
+import { startWyomingApp, type WyomingApp } from '../wyoming/helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 const KITCHEN = { ECHONET_SOURCE_ROOMS: 'kitchen-sat=kitchen,kitchen-panel=kitchen' };
 

@@ -6,18 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/routing/sessions.js';
 import { ADMIN_KEY, register, startTestApp } from '../helpers/app.js';
-import { closedPort, recordingTargets } from '../helpers/recording-target.js';
+import { closedPort, recordingTarget } from '../helpers/recording-target.js';
 import { logged, say } from '../helpers/text.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
 import { startWyomingApp } from '../wyoming/helpers.js';
 
-const target = recordingTargets();
-
 /** An app with astraea and echobell registered (both answering 200) and the events it announced. */
 async function setUp(env: Record<string, string> = {}) {
   const events: SessionEvent[] = [];
-  const astraea = await target();
-  const echobell = await target();
+  const astraea = await recordingTarget();
+  const echobell = await recordingTarget();
   const t = await startTestApp(env, { onSession: (e) => events.push(e) });
   await register(t, 'astraea', astraea.url, ['hey astraea']);
   await register(t, 'echobell', echobell.url, ['hey echobell']);
@@ -196,7 +194,7 @@ describe('a failed forward ends its conversation (failed)', () => {
 
   it("nor on target_busy (Echonet's own in-flight cap; the target is up): the conversation stays", async () => {
     const events: SessionEvent[] = [];
-    const astraea = await target();
+    const astraea = await recordingTarget();
     const t = await startTestApp(
       { ECHONET_TARGET_MAX_INFLIGHT: '1', ECHONET_HTTP_TIMEOUT_S: '60' },
       { onSession: (e) => events.push(e) },
@@ -250,7 +248,7 @@ describe('a failed forward ends its conversation (failed)', () => {
 describe('the same rules for a Wyoming satellite', () => {
   it('announces its conversation as opened by wyoming, and ends it when the target fails', async () => {
     const events: SessionEvent[] = [];
-    const astraea = await target();
+    const astraea = await recordingTarget();
     const t = await startWyomingApp({}, { onSession: (e) => events.push(e) });
     await register(t, 'astraea', astraea.url, ['hey astraea']);
     const hall = { satellite_id: 'hall' };

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { clientKey, ClientRateLimit } from '../../src/access/client-rate.js';
 import { ManualClock, register } from '../helpers/app.js';
 import { ask, frame, transcript, WyomingClient } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp } from './helpers.js';
+import { startWyomingApp } from './helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 describe('ECHONET_ALLOWLIST on Wyoming connections', () => {
   it('closes a connection from an address not on the list without reading it', async () => {

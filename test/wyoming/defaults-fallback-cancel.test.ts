@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { register } from '../helpers/app.js';
-import { closedPort } from '../helpers/recording-target.js';
+import { closedPort, recordingTarget } from '../helpers/recording-target.js';
 import { logged } from '../helpers/text.js';
 import { waitFor } from '../helpers/wait.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp, type WyomingApp } from './helpers.js';
+import { startWyomingApp, type WyomingApp } from './helpers.js';
 
 /** The decision log's rows for a satellite, oldest first, once `n` are written. */
 async function rows(t: WyomingApp, source: string, n: number): Promise<{ id: string }[]> {

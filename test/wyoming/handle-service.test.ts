@@ -10,7 +10,8 @@ import type { WyomingEvent } from '../../src/wyoming/framing.js';
 import { HandleService, type Handler } from '../../src/wyoming/handle-service.js';
 import { register } from '../helpers/app.js';
 import { ask, frame } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp } from './helpers.js';
+import { startWyomingApp } from './helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 const DELIVERED: TextResult = {
   handled: true,

@@ -1,7 +1,5 @@
 /** An Echonet app with its Wyoming handle service listening on 127.0.0.1, for the Wyoming tests. */
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
-import { afterFile } from '../helpers/cleanup.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import type { Listening } from '../../src/wyoming/server.js';
 
 export interface WyomingApp extends TestApp {
@@ -21,11 +19,4 @@ export async function startWyomingApp(
     bindings: options.bindings ?? [],
   });
   return { ...t, port: listening[0]?.port ?? 0, listening };
-}
-
-/** A recording target closed after the test file. */
-export async function recordingTarget(): Promise<RecordingTarget> {
-  const target = await startRecordingTarget();
-  afterFile(() => target.close());
-  return target;
 }

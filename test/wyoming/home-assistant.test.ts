@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { register } from '../helpers/app.js';
-import { closedPort } from '../helpers/recording-target.js';
+import { closedPort, recordingTarget } from '../helpers/recording-target.js';
 import { ask, frame, transcript, WyomingClient } from '../helpers/wyoming-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { recordingTarget, startWyomingApp } from './helpers.js';
+import { startWyomingApp } from './helpers.js';
 import { VERSION } from '../../src/version.js';
 
 describe('describe and ping', () => {

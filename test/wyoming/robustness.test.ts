@@ -9,7 +9,8 @@ import { WyomingServer } from '../../src/wyoming/server.js';
 import { register } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 import { ask, frame, transcript, WyomingClient } from '../helpers/wyoming-client.js';
-import { recordingTarget, startWyomingApp, type WyomingApp } from './helpers.js';
+import { startWyomingApp, type WyomingApp } from './helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 /** The server still answers a new client as Home Assistant would connect. */
 async function stillServing(t: WyomingApp): Promise<void> {

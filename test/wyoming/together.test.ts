@@ -9,7 +9,8 @@ import { register } from '../helpers/app.js';
 import { logged } from '../helpers/text.js';
 import { ask, transcript } from '../helpers/wyoming-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { recordingTarget, startWyomingApp } from './helpers.js';
+import { startWyomingApp } from './helpers.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 
 describe('Wyoming with replies, names, bindings and the log', () => {
   it('speaks the reply, wakes by name, and logs the conversation id', async () => {
