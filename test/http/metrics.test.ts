@@ -100,6 +100,11 @@ describe('GET /metrics', () => {
 
   it("includes Node's default process metrics, on the app's own registry", async () => {
     const t = await startTestApp();
+    // prom-client counts CPU from when the app's collector was made, and Linux accounts CPU time
+    // in scheduler ticks: an app scraped the moment it starts can honestly report 0. So spend some
+    // user CPU in this process (the app runs in it) first; then the counter must have moved.
+    const start = process.cpuUsage().user;
+    while (process.cpuUsage().user - start < 20_000) Math.sqrt(Math.random());
     const m = await scrape(t);
     expect(m.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(m.get('nodejs_heap_size_total_bytes')).toBeGreaterThan(0);
