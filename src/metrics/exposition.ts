@@ -269,7 +269,26 @@ export class MetricsExposition {
     );
 
     prom.collectDefaultMetrics({ register: registry });
+    countCpuFromProcessStart(registry);
     return registry;
+  }
+}
+
+/**
+ * prom-client's CPU counters count from when they were made, which here is the first scrape: the
+ * first scrape would say the process had used almost no CPU, and every total would leave out its
+ * start-up. Prometheus's process collectors report CPU since the process started (as
+ * `process_start_time_seconds` implies), so add what was used before the counters existed.
+ */
+function countCpuFromProcessStart(registry: Registry): void {
+  const used = process.cpuUsage();
+  const seed: readonly (readonly [string, number])[] = [
+    ['process_cpu_user_seconds_total', used.user],
+    ['process_cpu_system_seconds_total', used.system],
+    ['process_cpu_seconds_total', used.user + used.system],
+  ];
+  for (const [name, micros] of seed) {
+    (registry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
   }
 }
 

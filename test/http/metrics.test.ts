@@ -100,13 +100,16 @@ describe('GET /metrics', () => {
 
   it("includes Node's default process metrics, on the app's own registry", async () => {
     const t = await startTestApp();
-    // prom-client counts CPU from when the app's collector was made, and Linux accounts CPU time
-    // in scheduler ticks: an app scraped the moment it starts can honestly report 0. So spend some
-    // user CPU in this process (the app runs in it) first; then the counter must have moved.
-    const start = process.cpuUsage().user;
-    while (process.cpuUsage().user - start < 20_000) Math.sqrt(Math.random());
+    // The app runs in this process: its first scrape counts the CPU used since the process started
+    // (prom-client's own counters would start at the first scrape, at about 0).
+    const before = process.cpuUsage();
     const m = await scrape(t);
-    expect(m.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(before.user).toBeGreaterThan(0);
+    expect(m.get('process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(before.user / 1e6);
+    expect(m.get('process_cpu_system_seconds_total')).toBeGreaterThanOrEqual(before.system / 1e6);
+    expect(m.get('process_cpu_seconds_total')).toBeGreaterThanOrEqual(
+      (before.user + before.system) / 1e6,
+    );
     expect(m.get('nodejs_heap_size_total_bytes')).toBeGreaterThan(0);
     expect(m.text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
     // A second app has its own registry (no "already registered" clash) and its own counts.
