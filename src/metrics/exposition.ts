@@ -67,7 +67,10 @@ export class MetricsExposition {
   async text(): Promise<{ contentType: string; body: string }> {
     this.#registry ??= import('prom-client').then((prom) => this.#build(prom));
     const registry = await this.#registry;
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    return {
+      contentType: registry.contentType,
+      body: withoutEmptyLoopDelay(await registry.metrics()),
+    };
   }
 
   #build(prom: typeof PromClient): Registry {
@@ -290,6 +293,32 @@ function countCpuFromProcessStart(registry: Registry): void {
   for (const [name, micros] of seed) {
     (registry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
   }
+}
+
+/** prom-client's event-loop delay summary, read from a histogram it resets at every scrape. */
+const LOOP_DELAY_SUMMARY = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'].map(
+  (stat) => `nodejs_eventloop_lag_${stat}_seconds`,
+);
+/** Above this a `nodejs_eventloop_lag_min_seconds` is Node's "no sample" value (2^63 ns), not a delay. */
+const NO_SAMPLE_S = 1e9;
+
+/**
+ * Drops the event-loop delay summary when its histogram holds no sample, rather than report a
+ * minimum of 292 years, a mean of NaN and made-up percentiles. Node's delay monitor records one
+ * sample per 10 ms tick, and prom-client resets it at each scrape and starts it at the first: so
+ * the first scrape (the registry is built then), and any scrape within 10 ms of the last, has
+ * none. Prometheus marks the missing series stale for that scrape, which is the truth.
+ */
+function withoutEmptyLoopDelay(text: string): string {
+  const min = /^nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(text);
+  if (min === null || !(Number(min[1]) > NO_SAMPLE_S)) return text;
+  return text
+    .split('\n')
+    .filter((line) => {
+      const name = line.startsWith('# ') ? line.split(' ', 3)[2] : line.split(/[ {]/, 1)[0];
+      return name === undefined || !LOOP_DELAY_SUMMARY.includes(name);
+    })
+    .join('\n');
 }
 
 function mqttState(s: MetricSources): string {

@@ -112,6 +112,26 @@ describe('GET /metrics', () => {
     );
     expect(m.get('nodejs_heap_size_total_bytes')).toBeGreaterThan(0);
     expect(m.text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+    // Node's delay monitor has no sample yet at the first scrape (it starts then): no summary,
+    // rather than a minimum of 2^63 ns and a mean of NaN.
+    expect(m.text).not.toContain('nodejs_eventloop_lag_min_seconds');
+    expect(m.text).not.toContain('nodejs_eventloop_lag_p99_seconds');
+    // Once the loop has turned for a while, the summary is there, each figure a real delay.
+    const later = await waitFor(
+      async () => {
+        const next = await scrape(t);
+        return next.has('nodejs_eventloop_lag_min_seconds') ? next : undefined;
+      },
+      { what: 'the event-loop delay summary', intervalMs: 50 },
+    );
+    for (const stat of ['min', 'max', 'mean', 'p50', 'p99']) {
+      const seconds = later.get(`nodejs_eventloop_lag_${stat}_seconds`);
+      expect(seconds, stat).toBeGreaterThan(0);
+      expect(seconds, stat).toBeLessThan(60);
+    }
+    expect(later.get('nodejs_eventloop_lag_min_seconds')).toBeLessThanOrEqual(
+      later.get('nodejs_eventloop_lag_max_seconds')!,
+    );
     // A second app has its own registry (no "already registered" clash) and its own counts.
     const other = await startTestApp();
     await other.request({ method: 'POST', url: '/text', payload: { source_id: 'a', text: 'hi' } });
