@@ -304,10 +304,10 @@ const NO_SAMPLE_S = 1e9;
 
 /**
  * Drops the event-loop delay summary when its histogram holds no sample, rather than report a
- * minimum of 292 years, a mean of NaN and made-up percentiles. Node's delay monitor records one
- * sample per 10 ms tick, and prom-client resets it at each scrape and starts it at the first: so
- * the first scrape (the registry is built then), and any scrape within 10 ms of the last, has
- * none. Prometheus marks the missing series stale for that scrape, which is the truth.
+ * minimum of 292 years, a mean of NaN and made-up percentiles. Node's delay monitor samples on a
+ * 10 ms timer, and prom-client resets it at each scrape and starts it at the first: so
+ * the first scrape (the registry is built then), and a scrape within about 10 ms of the last,
+ * has none. Prometheus marks the missing series stale for that scrape, which is the truth.
  */
 function withoutEmptyLoopDelay(text: string): string {
   const min = /^nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(text);
