@@ -78,14 +78,17 @@ export async function startServer(
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (running()) child.kill(signal);
+    return exited;
+  };
   // No server outlives its test file: one still running then (its test never stopped it, failed
-  // first, or it never came up) is stopped as `stop()` does, and killed if it has not exited within
-  // GENEROUS_MS.
+  // first, or it never came up) is stopped, and killed if it has not exited within GENEROUS_MS.
   afterFile(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    if (!running()) return;
     const kill = setTimeout(() => child.kill('SIGKILL'), GENEROUS_MS);
-    await exited;
+    await stop();
     clearTimeout(kill);
   });
 
@@ -110,9 +113,6 @@ export async function startServer(
     child,
     url,
     output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
-    },
+    stop,
   };
 }

@@ -2,22 +2,18 @@
  * The decision log through the API: a row for every kind of decision with its "why", the list with
  * its cursor and filters, one event, privacy levels, retention, and deleted targets.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { recordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { logged, say, type Json } from '../helpers/text.js';
 import { waitFor } from '../helpers/wait.js';
 
 let target: RecordingTarget;
 let failing: RecordingTarget;
-afterAll(async () => {
-  await target?.close();
-  await failing?.close();
-});
 
 async function appWithTargets(env: Record<string, string> = {}): Promise<TestApp> {
-  target ??= await startRecordingTarget();
-  failing ??= await startRecordingTarget();
+  target ??= await recordingTarget();
+  failing ??= await recordingTarget();
   failing.behave({ kind: 'status', status: 500 });
   const t = await startTestApp(env);
   await register(t, 'astraea', target.url, ['hey astraea']);

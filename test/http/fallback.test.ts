@@ -4,25 +4,10 @@
  * `intended_target` in the payload; the answer and the decision log name both targets. Real
  * targets on 127.0.0.1, a real database.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
-import {
-  closedPort,
-  startRecordingTarget,
-  type RecordingTarget,
-} from '../helpers/recording-target.js';
+import { closedPort, recordingTarget } from '../helpers/recording-target.js';
 import { logged, say as sayFrom, type Json } from '../helpers/text.js';
-
-const targets: RecordingTarget[] = [];
-afterAll(async () => {
-  await Promise.all(targets.map((x) => x.close()));
-});
-
-async function target(): Promise<RecordingTarget> {
-  const x = await startRecordingTarget();
-  targets.push(x);
-  return x;
-}
 
 const say = (t: TestApp, text: string): Promise<Json> => sayFrom(t, 'kitchen', text);
 
@@ -36,7 +21,7 @@ async function setUp(
   env: Record<string, string> = {},
   { fallback: configured = true } = {},
 ) {
-  const fallback = await target();
+  const fallback = await recordingTarget();
   fallback.behave({ kind: 'answer', body: '{"reply":"Astraea is away; Echobell here."}' });
   const t = await startTestApp({
     ...(configured && { ECHONET_FALLBACK_TARGET: 'echobell' }),
@@ -91,7 +76,7 @@ describe('the fallback target', () => {
   });
 
   it('gets an utterance whose target answers 5xx, in a continued conversation too', async () => {
-    const astraea = await target();
+    const astraea = await recordingTarget();
     const { t, fallback } = await setUp(astraea.url);
     const opened = await say(t, 'hey astraea start a list');
     expect(opened).toMatchObject({ routed_to: 'astraea', forwarded: true });
@@ -128,7 +113,7 @@ describe('the fallback target', () => {
   });
 
   it('gets an utterance whose target times out', async () => {
-    const astraea = await target();
+    const astraea = await recordingTarget();
     astraea.behave({ kind: 'hold' });
     const { t, fallback } = await setUp(astraea.url, { ECHONET_HTTP_TIMEOUT_S: '0.3' });
     const pending = say(t, 'hey astraea are you there');
@@ -152,7 +137,7 @@ describe('the fallback target', () => {
   });
 
   it('gets an utterance whose target’s breaker is open', async () => {
-    const astraea = await target();
+    const astraea = await recordingTarget();
     astraea.behave({ kind: 'status', status: 500 });
     const { t, fallback } = await setUp(astraea.url, { ECHONET_BREAKER_FAILURES: '1' });
     expect(await say(t, 'hey astraea one')).toMatchObject({
@@ -182,7 +167,7 @@ describe('the fallback target', () => {
       'forward_failed:reset',
     ],
   ])('is not used when the target %s', async (_, behaviour, reason) => {
-    const astraea = await target();
+    const astraea = await recordingTarget();
     astraea.behave(behaviour);
     const { t, fallback } = await setUp(astraea.url);
     const answer = await say(t, 'hey astraea hello');
@@ -214,7 +199,7 @@ describe('the fallback target', () => {
   });
 
   it('is not sent what it failed itself: no second forward to the same target', async () => {
-    const echobell = await target();
+    const echobell = await recordingTarget();
     echobell.behave({ kind: 'status', status: 500 });
     const t = await startTestApp({ ECHONET_FALLBACK_TARGET: 'echobell' });
     await register(t, 'echobell', echobell.url, ['hey echobell']);

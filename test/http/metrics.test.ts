@@ -4,17 +4,14 @@
  * refuses) and a real Wyoming client, with the live gauges read at scrape time.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_KEY, register, startTestApp } from '../helpers/app.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { recordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { ask, transcript, WyomingClient } from '../helpers/wyoming-client.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWyomingApp } from '../wyoming/helpers.js';
 
 let target: RecordingTarget;
-afterAll(async () => {
-  await target?.close();
-});
 
 /** Samples by `name{labels}` as written (labels in prom-client's order: as declared). */
 type Samples = Map<string, number>;
@@ -169,7 +166,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts decisions by mode and reason and utterances per front end, without the words', async () => {
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     const t = await startTestApp();
     await register(t, 'astraea', target.url, ['hey astraea', 'ok astraea']);
     const say = (text: string, source_id = 'kitchen') =>
@@ -194,7 +191,7 @@ describe('GET /metrics', () => {
   });
 
   it('reports forward latency, failures and breaker state per target, a fallback included', async () => {
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     target.behave({ kind: 'status', status: 200 });
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const t = await startTestApp({
@@ -274,7 +271,7 @@ describe('GET /metrics', () => {
   });
 
   it('shows open conversations, the listen mode and the decision log queue, live', async () => {
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     target.behave({ kind: 'status', status: 200 });
     const t = await startTestApp({ ECHONET_ADMIN_KEY: ADMIN_KEY });
     await register(t, 'astraea', target.url, ['hey astraea']);
@@ -316,7 +313,7 @@ describe('GET /metrics', () => {
   });
 
   it('shows each front end: Wyoming ports, connections and utterances, and the MQTT state', async () => {
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     target.behave({ kind: 'status', status: 200 });
     let mqtt = 'reconnecting';
     const t = await startWyomingApp({}, { mqttStatus: () => mqtt });

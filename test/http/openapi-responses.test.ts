@@ -3,7 +3,7 @@
  * /openapi.json documents for that status; and the documented schema neither drops nor changes
  * anything the route returned (the serializer works from the same schema).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { request as httpRequest } from 'undici';
@@ -14,15 +14,12 @@ import {
   type DocApp,
   type OpenApiDocument,
 } from '../helpers/openapi.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { recordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { waitFor } from '../helpers/wait.js';
 import { DEFAULT_MATCH_OPTIONS } from '../../src/matching/matcher.js';
 import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 
 let target: RecordingTarget | undefined;
-afterAll(async () => {
-  await target?.close();
-});
 
 const KEYS = { 'x-api-key': API_KEY, 'x-admin-key': ADMIN_KEY };
 
@@ -84,7 +81,7 @@ function fill(path: string, value: string): string {
 
 describe('documented responses match what the routes answer', () => {
   it('every route, its success and its errors', async () => {
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     const t = await startDocApp({ ECHONET_ADMIN_KEY: ADMIN_KEY });
     const doc = await t.document();
     const c = new Checker(t, doc);
@@ -378,7 +375,7 @@ describe('documented responses match what the routes answer', () => {
       },
     );
     const c = new Checker(t, await t.document());
-    target ??= await startRecordingTarget();
+    target ??= await recordingTarget();
     const astraea = { name: 'astraea', base_url: target.url, phrases: ['hey astraea'] };
     const stale = await c.check({
       op: 'POST /register',

@@ -3,21 +3,17 @@
  * answer its `reply`, ends the conversation when asked, and leaves its mark in the decision log;
  * old targets (`{"ok":true}`) and answers that are no JSON keep working, with no reply.
  */
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_REPLY_CHARS } from '../../src/delivery/target-answer.js';
 import { register, startTestApp, type TestApp } from '../helpers/app.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { recordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { logged as loggedIn, say as sayTo, type Json } from '../helpers/text.js';
 
 let target: RecordingTarget;
 let t: TestApp;
 
-afterAll(async () => {
-  await target?.close();
-});
-
 beforeEach(async () => {
-  target ??= await startRecordingTarget();
+  target ??= await recordingTarget();
   target.received.length = 0;
   target.behave({ kind: 'status', status: 200 });
   if (t === undefined) {

@@ -2,24 +2,18 @@
  * Listen modes over HTTP (GET /state, GET /state/history, PUT /state) and what each mode does to
  * POST /text, on a real database and a real target, with the injected clock for the timeout.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_KEY, API_KEY, register, startTestApp, type TestApp } from '../helpers/app.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 import { sqlTime } from '../../src/store/settings.js';
 import { openStore } from '../../src/store/store.js';
 import { waitFor } from '../helpers/wait.js';
 
-const targets: RecordingTarget[] = [];
-afterAll(async () => {
-  await Promise.all(targets.map((t) => t.close()));
-});
-
 /** An app with `astraea` ("hey astraea") and `peter` ("hey peter") registered on real targets. */
 async function setUp(env: Record<string, string> = {}) {
   const t = await startTestApp(env);
-  const astraea = await startRecordingTarget();
-  const peter = await startRecordingTarget();
-  targets.push(astraea, peter);
+  const astraea = await recordingTarget();
+  const peter = await recordingTarget();
   await register(t, 'astraea', astraea.url, ['hey astraea']);
   await register(t, 'peter', peter.url, ['hey peter']);
   return { t, astraea, peter };
@@ -527,8 +521,7 @@ describe('modes scoped to one source', () => {
 
 describe('ECHONET_INITIAL_LISTEN_MODE', () => {
   it('is applied at start-up and logged with source startup only when it changes the stored mode', async () => {
-    const astraea = await startRecordingTarget();
-    targets.push(astraea);
+    const astraea = await recordingTarget();
     const first = await startTestApp({ ECHONET_INITIAL_LISTEN_MODE: 'inactive' });
     const dbPath = first.config.dbPath;
     expect((await state(first)).listen_mode).toBe('inactive');

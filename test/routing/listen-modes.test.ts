@@ -2,7 +2,7 @@
  * ListenModes on a real database, and the listen mode in the text handler's decision records
  * (with a real forwarder and a real target).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/clock.js';
 import type { DecisionRecord } from '../../src/routing/decision-record.js';
 import { createForwarder } from '../../src/delivery/forwarder.js';
@@ -12,25 +12,22 @@ import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 import { TextHandler } from '../../src/routing/text-handler.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { ManualClock } from '../helpers/app.js';
-import { startRecordingTarget } from '../helpers/recording-target.js';
+import { afterFile } from '../helpers/cleanup.js';
+import { recordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath, tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = tempDir();
-const closing: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const close of closing.reverse()) await close();
-});
 
 function store(): Store {
   const s = openStore(tempDbPath(dir));
-  closing.push(() => s.close());
+  afterFile(() => s.close());
   return s;
 }
 
 function modes(s: Store, clock: Clock = new ManualClock(), timeoutS = 30) {
   const m = new ListenModes(s.settings, { clock, activeTimeoutS: () => timeoutS });
-  closing.push(() => m.close());
+  afterFile(() => m.close());
   return m;
 }
 
@@ -54,7 +51,7 @@ describe('ListenModes', () => {
     const clock = new ManualClock();
     let timeoutS = 30;
     const m = new ListenModes(s.settings, { clock, activeTimeoutS: () => timeoutS });
-    closing.push(() => m.close());
+    afterFile(() => m.close());
     m.set({ mode: 'active', target: 'astraea', source: 'api:astraea', reason: null });
     clock.advance(10);
     expect(m.for('x').state.mode).toBe('active');
@@ -103,15 +100,14 @@ describe('ListenModes', () => {
 
 describe('decision records', () => {
   it('carry the listen mode each utterance met', async () => {
-    const target = await startRecordingTarget();
-    closing.push(() => target.close());
+    const target = await recordingTarget();
     const s = store();
     const clock = new ManualClock();
     const m = modes(s, clock);
     const match = { fuzzy: false, minScore: 1 };
     const load = () => [{ name: 'astraea', baseUrl: target.url, phrases: ['hey astraea'] }];
     const forwarder = createForwarder({ timeoutMs: 30_000 });
-    closing.push(() => forwarder.close());
+    afterFile(() => forwarder.close());
     const records: DecisionRecord[] = [];
     const handler = new TextHandler(
       buildRoutingTable(load(), match),
@@ -127,7 +123,7 @@ describe('decision records', () => {
         onDecision: (r) => records.push(r),
       },
     );
-    closing.push(() => handler.close());
+    afterFile(() => handler.close());
 
     await handler.handle({ source_id: 'a', text: 'hello' });
     m.set({ mode: 'active', target: 'astraea', source: 'api:astraea', reason: null });

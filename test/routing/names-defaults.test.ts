@@ -3,7 +3,7 @@
  * wake per front end (ECHONET_MATCH_NAMES), the default target takes what would have been idle
  * (the input's own default first), an unregistered default is warned about once.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createForwarder } from '../../src/delivery/forwarder.js';
 import type { DecisionRecord } from '../../src/routing/decision-record.js';
 import { ListenModes } from '../../src/routing/listen-modes.js';
@@ -13,13 +13,9 @@ import { inlineTableBuilder } from '../../src/routing/table-builder.js';
 import { TextHandler, type TextInput } from '../../src/routing/text-handler.js';
 import { openStore } from '../../src/store/store.js';
 import { ManualClock } from '../helpers/app.js';
-import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
+import { afterFile } from '../helpers/cleanup.js';
+import { recordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import { tempDbPath } from '../helpers/temp.js';
-
-const closing: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const close of closing.reverse()) await close();
-});
 
 const match = { fuzzy: true, minScore: 0.88 };
 
@@ -36,24 +32,20 @@ interface Setup {
 }
 
 async function setup(rules: { matchNames?: MatchNames; defaultTarget?: string } = {}) {
-  const astraea = await startRecordingTarget();
-  const echobell = await startRecordingTarget();
-  closing.push(
-    () => astraea.close(),
-    () => echobell.close(),
-  );
+  const astraea = await recordingTarget();
+  const echobell = await recordingTarget();
   const registry: RouteTarget[] = [
     { name: 'astraea', baseUrl: astraea.url, phrases: ['hey astraea'] },
     { name: 'echobell', baseUrl: echobell.url, phrases: ['hey echo'] },
   ];
   const load = () => [...registry];
   const forwarder = createForwarder({ timeoutMs: 30_000 });
-  closing.push(() => forwarder.close());
+  afterFile(() => forwarder.close());
   const store = openStore(tempDbPath());
-  closing.push(() => store.close());
+  afterFile(() => store.close());
   const clock = new ManualClock();
   const modes = new ListenModes(store.settings, { clock, activeTimeoutS: () => 30 });
-  closing.push(() => modes.close());
+  afterFile(() => modes.close());
   const records: DecisionRecord[] = [];
   const warnings: string[] = [];
   const base = { sessionTimeoutS: 25, cancelPhrases: ['cancel'], stripTrigger: true };
@@ -71,7 +63,7 @@ async function setup(rules: { matchNames?: MatchNames; defaultTarget?: string } 
       onWarning: (m) => warnings.push(m),
     },
   );
-  closing.push(() => handler.close());
+  afterFile(() => handler.close());
   const setup: Setup = {
     handler,
     astraea,
@@ -210,8 +202,7 @@ describe('the default target', () => {
       "default target 'nova' is not registered: utterances with no wake phrase and no conversation route nowhere until it is",
       "default target 'vega' is not registered: utterances with no wake phrase and no conversation route nowhere until it is",
     ]);
-    const nova = await startRecordingTarget();
-    closing.push(() => nova.close());
+    const nova = await recordingTarget();
     t.registry.push({ name: 'nova', baseUrl: nova.url, phrases: ['hey nova'] });
     t.handler.registryChanged();
     await t.handler.current();
